@@ -1,0 +1,76 @@
+"""One error shape for every failure: {"error": {"code", "message"}}, with a Chinese message."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+log = logging.getLogger(__name__)
+
+_STATUS_MESSAGES = {
+    400: "请求格式不正确。",
+    401: "请先登录。",
+    403: "您没有权限进行此操作。",
+    404: "请求的内容不存在。",
+    405: "不支持该请求方法。",
+    413: "请求内容过大。",
+    415: "不支持的内容类型。",
+    429: "请求过于频繁，请稍后再试。",
+    503: "服务暂时不可用，请稍后再试。",
+}
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, code: str, message: str) -> None:
+        self.status, self.code, self.message = status, code, message
+
+
+def error_body(code: str, message: str) -> dict:
+    return {"error": {"code": code, "message": message}}
+
+
+def _describe(errors: list[dict]) -> str:
+    first = errors[0] if errors else {}
+    field = ".".join(str(p) for p in first.get("loc", ()) if p not in ("body", "query", "path"))
+    kind = first.get("type", "")
+    if kind == "json_invalid":
+        return "请求体不是合法的 JSON。"
+    if kind == "missing":
+        return f"缺少必填字段：{field}。"
+    if kind in ("string_too_long",):
+        return f"字段 {field} 过长，请精简后再试。"
+    if kind == "value_error":
+        return str(first.get("msg", "")).removeprefix("Value error, ") + "。"
+    if kind in ("string_too_short",):
+        return f"字段 {field} 不能为空。"
+    if field:
+        return f"字段 {field} 的取值不正确。"
+    return "请求格式不正确。"
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(ApiError)
+    async def _api_error(_: Request, exc: ApiError) -> JSONResponse:
+        return JSONResponse(error_body(exc.code, exc.message), status_code=exc.status)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+        return JSONResponse(error_body("invalid_request", _describe(list(exc.errors()))), status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        message = exc.detail if isinstance(exc.detail, str) and not exc.detail.isascii() else None
+        return JSONResponse(
+            error_body(f"http_{exc.status_code}", message or _STATUS_MESSAGES.get(exc.status_code, "请求无法处理。")),
+            status_code=exc.status_code,
+            headers=getattr(exc, "headers", None),
+        )
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_: Request, exc: Exception) -> JSONResponse:  # a bug: log it, answer politely
+        log.exception("unhandled error")
+        return JSONResponse(error_body("internal_error", "系统繁忙，请稍后再试。"), status_code=500)

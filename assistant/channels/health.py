@@ -1,0 +1,35 @@
+"""Liveness and readiness probes."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/healthz")
+def healthz() -> dict:
+    """The process is up and serving HTTP."""
+    return {"status": "ok"}
+
+
+@router.get("/readyz")
+def readyz(request: Request) -> JSONResponse:
+    """Database reachable, index loaded, embedding model loaded: the service can answer."""
+    state = request.app.state
+    kb = getattr(state, "kb", None)
+    checks = {
+        "database": state.db.ping(),
+        "embeddings": kb is not None,
+        "index": bool(kb and kb.ready),
+    }
+    body = {
+        "status": "ready" if all(checks.values()) else "not_ready",
+        "checks": checks,
+        "indexed_chunks": len(kb.index.lexical.chunks) if kb else 0,
+        "ingesting": bool(kb and kb.ingesting),
+    }
+    if state.startup_error:
+        body["error"] = state.startup_error
+    return JSONResponse(body, status_code=200 if body["status"] == "ready" else 503)

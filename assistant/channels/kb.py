@@ -1,0 +1,103 @@
+"""Knowledge-base endpoints: ranked search hits, and grounded answers with citations."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Request
+from pydantic import BaseModel, Field, field_validator
+
+from assistant.channels.errors import ApiError
+from assistant.domain import Citation
+from assistant.rag import KnowledgeBase
+
+router = APIRouter(prefix="/v1/kb", tags=["knowledge base"])
+
+DocTypeParam = Literal["manual", "regulation", "education", "faq"]
+
+
+class SearchRequest(BaseModel):
+    query: str = Field(min_length=1, max_length=500)
+    k: int = Field(default=5, ge=1, le=50)
+    doc_type: DocTypeParam | None = None
+
+    @field_validator("query")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("查询内容不能为空")
+        return value.strip()
+
+
+class SearchHitOut(BaseModel):
+    chunk_id: str
+    title: str
+    doc_type: str
+    section: str
+    text: str
+    score: float
+    path: str
+    source: str
+
+
+class SearchResponse(BaseModel):
+    hits: list[SearchHitOut]
+
+
+class AnswerRequest(BaseModel):
+    question: str = Field(min_length=1, max_length=500)
+    doc_type: DocTypeParam | None = None
+
+    @field_validator("question")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("问题不能为空")
+        return value.strip()
+
+
+class AnswerResponse(BaseModel):
+    answer: str
+    found: bool
+    citations: list[Citation]
+    mode: str
+    handoff_suggested: bool = Field(description="true when the assistant could not answer: offer a human agent")
+
+
+def ready_kb(request: Request) -> KnowledgeBase:
+    kb: KnowledgeBase | None = getattr(request.app.state, "kb", None)
+    if kb is None or not kb.ready:
+        raise ApiError(503, "index_not_ready", "知识库正在建立索引，请稍后再试。")
+    return kb
+
+
+@router.post("/search", response_model=SearchResponse)
+def search(body: SearchRequest, kb: Annotated[KnowledgeBase, Depends(ready_kb)]) -> SearchResponse:
+    hits = kb.search(body.query, k=body.k, doc_type=body.doc_type)
+    return SearchResponse(
+        hits=[
+            SearchHitOut(
+                chunk_id=hit.chunk.id,
+                title=str(hit.chunk.meta.get("title", "")),
+                doc_type=str(hit.chunk.meta.get("doc_type", "")),
+                section=str(hit.chunk.meta.get("section", "")),
+                text=hit.chunk.text,
+                score=round(hit.score, 6),
+                path=str(hit.chunk.meta.get("doc_path", "")),
+                source=str(hit.chunk.meta.get("source", "")),
+            )
+            for hit in hits
+        ]
+    )
+
+
+@router.post("/answer", response_model=AnswerResponse)
+def answer(body: AnswerRequest, kb: Annotated[KnowledgeBase, Depends(ready_kb)]) -> AnswerResponse:
+    result = kb.answer(body.question, doc_type=body.doc_type)
+    return AnswerResponse(
+        answer=result.text,
+        found=result.found,
+        citations=result.citations,
+        mode=result.mode,
+        handoff_suggested=not result.found,
+    )

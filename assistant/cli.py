@@ -1,0 +1,107 @@
+"""Command line: `assistant serve | ingest | chat | eval …`."""
+
+from __future__ import annotations
+
+import logging
+
+import typer
+from rich.console import Console
+
+from assistant.settings import get_settings
+
+app = typer.Typer(help="明川证券投顾客服助手", no_args_is_help=True, add_completion=False)
+eval_app = typer.Typer(help="Evaluations that print figures.", no_args_is_help=True)
+app.add_typer(eval_app, name="eval")
+console = Console()
+
+
+def _knowledge_base():
+    from assistant.app import build_knowledge_base
+    from assistant.storage import Database
+
+    settings = get_settings()
+    db = Database(settings.resolved_database_url)
+    db.migrate()
+    return build_knowledge_base(settings, db)
+
+
+@app.command()
+def serve(
+    host: str = typer.Option(None, help="default: ASSISTANT_HOST or 127.0.0.1"),
+    port: int = typer.Option(None, help="default: ASSISTANT_PORT or 8000"),
+    workers: int = typer.Option(1, min=1),
+) -> None:
+    """Start the HTTP service."""
+    import uvicorn
+
+    settings = get_settings()
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    uvicorn.run(
+        "assistant.app:create_app",
+        factory=True,
+        host=host or settings.host,
+        port=port or settings.port,
+        workers=workers,
+        log_level=settings.log_level.lower(),
+    )
+
+
+@app.command()
+def ingest(rebuild: bool = typer.Option(False, "--rebuild", help="drop the index and embed everything again")) -> None:
+    """Index knowledge_base/ (incremental: only new, changed and deleted files)."""
+    from tqdm import tqdm
+
+    kb = _knowledge_base()
+    bar = tqdm(total=0, unit="file", desc="索引知识库")
+
+    def progress(path: str, done: int, total: int) -> None:
+        bar.total = total
+        bar.set_postfix_str(path[-40:])
+        bar.update(done - bar.n)
+
+    report = kb.ingest(rebuild=rebuild, progress=progress)
+    bar.close()
+    console.print(
+        f"新增 {len(report.added)}，更新 {len(report.updated)}，删除 {len(report.removed)}，"
+        f"未变 {report.unchanged}，失败 {len(report.failed)}；嵌入 {report.chunks_embedded} 个片段，"
+        f"用时 {report.seconds:.1f} 秒，索引共 {len(kb.index.lexical.chunks)} 个片段。"
+    )
+    for path, reason in report.failed:
+        console.print(f"[red]跳过 {path}：{reason}[/red]")
+    if report.failed:
+        raise typer.Exit(code=1)
+
+
+@app.command()
+def chat() -> None:
+    """A terminal chat with the knowledge base, for trying it out. Empty line or Ctrl-D quits."""
+    kb = _knowledge_base()
+    if not kb.ready:
+        console.print("首次使用，正在建立知识库索引……")
+        kb.ingest()
+    console.print("[bold]明川证券客服助手[/bold]（输入问题，空行退出）")
+    while True:
+        try:
+            question = console.input("[cyan]您：[/cyan]").strip()
+        except (EOFError, KeyboardInterrupt):
+            break
+        if not question:
+            break
+        answer = kb.answer(question[:500])
+        console.print(f"[green]助手：[/green]{answer.text}")
+        for citation in answer.citations:
+            console.print(f"  [{citation.index}] 《{citation.title}》 {citation.section}", style="dim")
+
+
+@eval_app.command("kb")
+def eval_kb(
+    limit: int = typer.Option(0, help="only the first N golden questions (0 = all)"),
+) -> None:
+    """Retrieval (BM25 / dense / hybrid), ragas metrics and the not-found gate on the golden set."""
+    from eval.kb import run
+
+    run(_knowledge_base(), get_settings(), console=console, limit=limit)
+
+
+if __name__ == "__main__":
+    app()

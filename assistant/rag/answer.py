@@ -1,0 +1,166 @@
+"""Grounded answers: extractive with no LLM, generated from the passages when one is configured.
+
+Either way every factual sentence carries a [n] citation, and when retrieval finds nothing
+relevant the answer says so instead of guessing.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from langchain_core.language_models.chat_models import BaseChatModel
+
+from assistant.domain import Citation
+from assistant.llm import load_prompt
+from assistant.rag.chunking import split_sentences
+from assistant.rag.index import ChunkIndex
+from assistant.rag.retrieval import SearchHit
+from assistant.rag.text import tokenize
+
+log = logging.getLogger(__name__)
+
+NOT_FOUND_TEXT = (
+    "抱歉，我在知识库中没有找到能够准确回答这个问题的内容，为避免误导您，暂不作答。"
+    "您可以换一种说法再问，或回复“人工”转接人工客服为您核实。"
+)
+_CITE = re.compile(r"\[(\d{1,2})\]")
+_BASIS_LINE = re.compile(r"^依据[:：]")
+
+
+@dataclass
+class Answer:
+    text: str
+    found: bool
+    citations: list[Citation] = field(default_factory=list)
+    mode: str = "extractive"  # "extractive" | "llm" | "none"
+    fallback_reason: str | None = None
+
+
+@dataclass
+class RelevanceGate:
+    """When is the best passage relevant enough to answer from?
+
+    Calibrated on the golden set against questions the knowledge base cannot answer
+    (eval/datasets/kb_unanswerable.jsonl; `assistant eval kb` prints how each side fares).
+    """
+
+    min_dense: float = 0.86
+    min_coverage: float = 0.55
+    strong_dense: float = 0.895
+
+    def relevant(self, hit: SearchHit) -> bool:
+        dense = hit.dense_similarity or 0.0
+        return dense >= self.strong_dense or (dense >= self.min_dense and hit.lexical_coverage >= self.min_coverage)
+
+
+def citation_for(index: int, hit: SearchHit) -> Citation:
+    meta = hit.chunk.meta
+    return Citation(
+        index=index,
+        chunk_id=hit.chunk.id,
+        title=str(meta.get("title", "")),
+        section=str(meta.get("section", "")),
+        doc_type=str(meta.get("doc_type", "")),
+        source=str(meta.get("source", "")),
+        path=str(meta.get("doc_path", "")),
+        quote=hit.chunk.text,
+    )
+
+
+class AnswerComposer:
+    max_passages = 3
+    max_answer_chars = 260
+
+    def __init__(self, index: ChunkIndex, prompts_dir: Path, llm: BaseChatModel | None = None,
+                 gate: RelevanceGate | None = None) -> None:
+        self.index = index
+        self.prompts_dir = prompts_dir
+        self.llm = llm
+        self.gate = gate or RelevanceGate()
+
+    def compose(self, question: str, hits: list[SearchHit]) -> Answer:
+        relevant = [hit for hit in hits[: self.max_passages] if self.gate.relevant(hit)]
+        if not relevant:
+            return Answer(text=NOT_FOUND_TEXT, found=False, mode="none")
+        if self.llm is not None:
+            try:
+                return self._generate(question, relevant)
+            except _Ungrounded as exc:
+                reason = str(exc)
+            except Exception as exc:  # timeout, connection refused, bad response: answer anyway
+                reason = f"{type(exc).__name__}: {exc}"[:200]
+            log.warning("LLM answer unavailable (%s); using the extractive answer", reason)
+            answer = self._extract(question, relevant)
+            answer.fallback_reason = reason
+            return answer
+        return self._extract(question, relevant)
+
+    # ---- extractive ------------------------------------------------------------------------
+    def _extract(self, question: str, hits: list[SearchHit]) -> Answer:
+        lexical = self.index.lexical
+        weights = {t: lexical.idf.get(t, lexical.default_idf) for t in set(tokenize(question))}
+        scored: list[tuple[float, int, int, str]] = []  # (score, hit rank, sentence order, sentence)
+        for rank, hit in enumerate(hits):
+            sentences = [s for s in split_sentences(hit.chunk.text) if not _BASIS_LINE.match(s)]
+            for order, sentence in enumerate(sentences):
+                tokens = set(tokenize(sentence))
+                overlap = sum(w for t, w in weights.items() if t in tokens)
+                # Prefer the best-ranked passage and sentences that carry the asked-for words;
+                # the length penalty is mild so a complete rule beats a fragment.
+                score = overlap / math.sqrt(max(len(sentence), 12) / 12) - 0.35 * rank
+                scored.append((score, rank, order, sentence))
+        scored.sort(key=lambda item: -item[0])
+
+        picked: list[tuple[int, int, str]] = []
+        used = 0
+        for score, rank, order, sentence in scored:
+            if picked and (score <= 0 or used + len(sentence) > self.max_answer_chars):
+                continue
+            picked.append((rank, order, sentence))
+            used += len(sentence)
+            if len(picked) == 3:
+                break
+        if not picked:  # every sentence scored zero: the top passage still answered the gate
+            first = split_sentences(hits[0].chunk.text)[0]
+            picked = [(0, 0, first)]
+
+        # Number citations in the order passages appear in the answer.
+        picked.sort()
+        numbering: dict[int, int] = {}
+        parts = []
+        for rank, _order, sentence in picked:
+            number = numbering.setdefault(rank, len(numbering) + 1)
+            parts.append((number, sentence))
+        text = ""
+        for i, (number, sentence) in enumerate(parts):
+            closes_group = i == len(parts) - 1 or parts[i + 1][0] != number
+            text += sentence + (f"[{number}]" if closes_group else "")
+        citations = [citation_for(number, hits[rank]) for rank, number in numbering.items()]
+        return Answer(text=text, found=True, citations=citations, mode="extractive")
+
+    # ---- generated ---------------------------------------------------------------------------
+    def _generate(self, question: str, hits: list[SearchHit]) -> Answer:
+        passages = "\n\n".join(
+            f"[{i}] 《{hit.chunk.meta.get('title', '')}》 {hit.chunk.meta.get('section', '')}\n{hit.chunk.text}"
+            for i, hit in enumerate(hits, start=1)
+        )
+        prompt = load_prompt(self.prompts_dir, "kb_answer")
+        message = self.llm.invoke(prompt.format_messages(passages=passages, question=question))
+        text = str(message.content).strip()
+        if "NOT_FOUND" in text:
+            return Answer(text=NOT_FOUND_TEXT, found=False, mode="llm")
+        cited = sorted({int(n) for n in _CITE.findall(text) if 1 <= int(n) <= len(hits)})
+        if not cited:
+            raise _Ungrounded("the generated answer cites no passage")
+        # Drop any marker that points past the passages we supplied.
+        text = _CITE.sub(lambda m: m.group(0) if 1 <= int(m.group(1)) <= len(hits) else "", text)
+        citations = [citation_for(n, hits[n - 1]) for n in cited]
+        return Answer(text=text, found=True, citations=citations, mode="llm")
+
+
+class _Ungrounded(Exception):
+    pass

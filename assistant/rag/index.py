@@ -1,0 +1,172 @@
+"""The chunk index: dense vectors in Chroma (source of truth for chunks) and a BM25 index beside it.
+
+BM25 is rebuilt in memory from Chroma's stored texts at start-up and after each ingestion; at
+10,000 chunks that takes well under a second, and it keeps one store to back up and keep consistent.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import bm25s
+import chromadb
+import numpy as np
+from chromadb.api.types import Documents, EmbeddingFunction, Embeddings
+from chromadb.config import Settings as ChromaSettings
+
+from assistant.llm import Embedder
+from assistant.rag.chunking import Chunk
+from assistant.rag.text import tokenize
+
+
+class _ChromaEmbedding(EmbeddingFunction[Documents]):
+    """Our embedder as Chroma's embedding function, so Chroma never falls back to its own
+    default (which would download an ONNX model). We pass vectors explicitly anyway."""
+
+    def __init__(self, embedder: Embedder | None = None) -> None:
+        self._embedder = embedder
+
+    def __call__(self, input: Documents) -> Embeddings:  # noqa: A002 - Chroma's signature
+        if self._embedder is None:
+            raise RuntimeError("embedding function used without an embedder")
+        return list(self._embedder.embed_documents(list(input)))
+
+    @staticmethod
+    def name() -> str:
+        return "investor-assistant"
+
+    def get_config(self) -> dict:
+        return {}
+
+    @staticmethod
+    def build_from_config(config: dict) -> "_ChromaEmbedding":
+        return _ChromaEmbedding()
+
+
+def chroma_client(*, path: Path | None = None, host: str | None = None, port: int = 8000):
+    settings = ChromaSettings(anonymized_telemetry=False)
+    if host:
+        return chromadb.HttpClient(host=host, port=port, settings=settings)
+    assert path is not None
+    path.mkdir(parents=True, exist_ok=True)
+    return chromadb.PersistentClient(path=str(path), settings=settings)
+
+
+@dataclass
+class StoredChunk:
+    id: str
+    text: str
+    meta: dict
+
+    @property
+    def search_text(self) -> str:
+        return f"{self.meta.get('title', '')} {self.meta.get('section', '')}".strip() + "\n" + self.text
+
+
+class _Lexical:
+    """An immutable BM25 snapshot; swapped whole so readers never see a half-built index."""
+
+    def __init__(self, chunks: list[StoredChunk]) -> None:
+        self.chunks = chunks
+        self.position = {chunk.id: i for i, chunk in enumerate(chunks)}
+        self.doc_types = np.array([c.meta.get("doc_type", "") for c in chunks])
+        self.bm25 = bm25s.BM25(k1=1.2, b=0.75)
+        corpus = [tokenize(c.search_text) or ["\u0000"] for c in chunks]
+        self.token_sets = [frozenset(tokens) for tokens in corpus]
+        if chunks:
+            self.bm25.index(corpus, show_progress=False)
+        # Inverse document frequency per token, reused to weigh words when picking answer sentences.
+        frequency: dict[str, int] = {}
+        for tokens in corpus:
+            for token in set(tokens):
+                frequency[token] = frequency.get(token, 0) + 1
+        n = max(len(chunks), 1)
+        self.idf = {t: float(np.log(1 + (n - f + 0.5) / (f + 0.5))) for t, f in frequency.items()}
+        self.default_idf = float(np.log(1 + (n + 0.5) / 0.5))
+
+    def scores(self, tokens: list[str]) -> np.ndarray:
+        if not self.chunks or not tokens:
+            return np.zeros(len(self.chunks), dtype=np.float32)
+        return np.asarray(self.bm25.get_scores(tokens), dtype=np.float32)
+
+
+class ChunkIndex:
+    def __init__(self, client, collection: str, embedder: Embedder) -> None:
+        self.embedder = embedder
+        # One collection per vector space: switching embedders never mixes incompatible vectors.
+        name = f"{collection}-{_slug(embedder.name)}"
+        self._collection = client.get_or_create_collection(
+            name=name,
+            embedding_function=_ChromaEmbedding(embedder),
+            configuration={"hnsw": {"space": "cosine", "ef_search": 64}},
+        )
+        self._lock = threading.Lock()
+        self._lexical = _Lexical([])
+        self.refresh_lexical()
+
+    # ---- writing -------------------------------------------------------------------------
+    def replace_document(self, doc_path: str, chunks: list[Chunk], vectors: np.ndarray) -> None:
+        """Swap one document's chunks for a new set (delete first: the new set may be smaller)."""
+        self.delete_document(doc_path)
+        for start in range(0, len(chunks), 1000):
+            batch = chunks[start : start + 1000]
+            self._collection.add(
+                ids=[c.id for c in batch],
+                documents=[c.text for c in batch],
+                metadatas=[c.metadata() for c in batch],
+                embeddings=vectors[start : start + len(batch)].tolist(),
+            )
+
+    def delete_document(self, doc_path: str) -> None:
+        self._collection.delete(where={"doc_path": doc_path})
+
+    def clear(self) -> None:
+        ids = self._collection.get(include=[])["ids"]
+        for start in range(0, len(ids), 5000):
+            self._collection.delete(ids=ids[start : start + 5000])
+
+    def refresh_lexical(self) -> None:
+        stored = self._collection.get(include=["documents", "metadatas"])
+        chunks = [
+            StoredChunk(id=i, text=d or "", meta=m or {})
+            for i, d, m in zip(stored["ids"], stored["documents"], stored["metadatas"], strict=True)
+        ]
+        chunks.sort(key=lambda c: (c.meta.get("doc_path", ""), int(c.meta.get("position", 0))))
+        lexical = _Lexical(chunks)
+        with self._lock:
+            self._lexical = lexical
+
+    # ---- reading -------------------------------------------------------------------------
+    @property
+    def lexical(self) -> _Lexical:
+        with self._lock:
+            return self._lexical
+
+    def count(self) -> int:
+        return self._collection.count()
+
+    def doc_chunk_counts(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for chunk in self.lexical.chunks:
+            path = chunk.meta.get("doc_path", "")
+            counts[path] = counts.get(path, 0) + 1
+        return counts
+
+    def dense_search(self, vector: np.ndarray, n: int, doc_type: str | None = None) -> list[tuple[str, float]]:
+        """(chunk id, cosine similarity), best first."""
+        total = self.count()
+        if total == 0:
+            return []
+        result = self._collection.query(
+            query_embeddings=[vector.tolist()],
+            n_results=min(n, total),
+            where={"doc_type": doc_type} if doc_type else None,
+            include=["distances"],
+        )
+        return [(i, 1.0 - float(d)) for i, d in zip(result["ids"][0], result["distances"][0], strict=True)]
+
+
+def _slug(name: str) -> str:
+    return "".join(ch if ch.isalnum() else "-" for ch in name.lower()).strip("-")[:40]

@@ -1,0 +1,142 @@
+"""Incremental ingestion: new and changed files are (re-)embedded, deleted files leave the index.
+
+The relational registry (kb_documents) remembers each file's content hash and embedding model;
+a file whose hash and model match, and whose chunks are present, is not touched.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+
+from assistant.rag.chunking import chunk_document
+from assistant.rag.index import ChunkIndex
+from assistant.rag.loaders import SUPPORTED_SUFFIXES, DocumentLoadError, load_document
+from assistant.storage import Database, KbDocument
+
+log = logging.getLogger(__name__)
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+@dataclass
+class IngestReport:
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    unchanged: int = 0
+    failed: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
+    chunks_embedded: int = 0
+    seconds: float = 0.0
+
+    @property
+    def chunks_per_second(self) -> float:
+        return self.chunks_embedded / self.seconds if self.seconds > 0 else 0.0
+
+
+Progress = Callable[[str, int, int], None]  # (relative path, files done, files total)
+
+
+def discover(kb_dir: Path) -> dict[str, Path]:
+    """Every supported file under the knowledge-base root, by relative path."""
+    found: dict[str, Path] = {}
+    for path in sorted(kb_dir.rglob("*")):
+        relative = path.relative_to(kb_dir).as_posix()
+        if not path.is_file() or path.suffix.lower() not in SUPPORTED_SUFFIXES:
+            continue
+        if any(part.startswith((".", "_")) for part in Path(relative).parts):
+            continue
+        if relative == "README.md":  # the authoring guide, not knowledge
+            continue
+        found[relative] = path
+    return found
+
+
+class Ingestor:
+    def __init__(self, db: Database, index: ChunkIndex, kb_dir: Path) -> None:
+        self.db = db
+        self.index = index
+        self.kb_dir = kb_dir
+
+    def run(self, *, rebuild: bool = False, progress: Progress | None = None) -> IngestReport:
+        started = time.perf_counter()
+        report = IngestReport()
+        files = discover(self.kb_dir) if self.kb_dir.is_dir() else {}
+        with self.db.session() as session:
+            registry = {doc.path: doc for doc in session.scalars(select(KbDocument))}
+        present = self.index.doc_chunk_counts()
+        if rebuild:
+            self.index.clear()
+            present = {}
+
+        for done, (relative, path) in enumerate(files.items(), start=1):
+            if progress:
+                progress(relative, done, len(files))
+            try:
+                data = path.read_bytes()
+            except OSError as exc:
+                report.failed.append((relative, f"无法读取文件：{exc.strerror or exc}"))
+                continue
+            digest = hashlib.sha256(data).hexdigest()
+            known = registry.get(relative)
+            if (
+                known is not None
+                and known.content_sha256 == digest
+                and known.embedding_model == self.index.embedder.name
+                and present.get(relative) == known.chunk_count
+            ):
+                report.unchanged += 1
+                continue
+            try:
+                document = load_document(path, relative, data)
+            except DocumentLoadError as exc:
+                log.warning("skipped %s: %s", relative, exc)
+                report.failed.append((relative, str(exc)))
+                # The file now holds something else: never keep answering from its superseded text.
+                if known is not None or relative in present:
+                    self._forget(relative)
+                continue
+            chunks = chunk_document(document)
+            vectors = self.index.embedder.embed_documents([c.search_text for c in chunks])
+            self.index.replace_document(relative, chunks, vectors)
+            report.chunks_embedded += len(chunks)
+            (report.updated if known is not None else report.added).append(relative)
+            with self.db.session() as session:
+                session.merge(
+                    KbDocument(
+                        path=relative,
+                        content_sha256=digest,
+                        title=document.title,
+                        doc_type=document.doc_type,
+                        source=document.source,
+                        effective_date=document.effective_date,
+                        version=document.version,
+                        chunk_count=len(chunks),
+                        embedding_model=self.index.embedder.name,
+                        indexed_at=datetime.now(SHANGHAI),
+                    )
+                )
+
+        # Files that disappeared, and chunks left behind by files the registry no longer knows.
+        stale = (set(registry) | set(present)) - set(files)
+        for relative in sorted(stale):
+            self._forget(relative)
+            report.removed.append(relative)
+
+        self.index.refresh_lexical()
+        report.seconds = time.perf_counter() - started
+        return report
+
+    def _forget(self, relative: str) -> None:
+        self.index.delete_document(relative)
+        with self.db.session() as session:
+            doc = session.get(KbDocument, relative)
+            if doc is not None:
+                session.delete(doc)

@@ -1,0 +1,49 @@
+"""The knowledge base as the rest of the system sees it: ingest, search, answer."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from langchain_core.language_models.chat_models import BaseChatModel
+
+from assistant.nlu import normalize_text
+from assistant.rag.answer import Answer, AnswerComposer
+from assistant.rag.index import ChunkIndex
+from assistant.rag.ingest import Ingestor, IngestReport, Progress
+from assistant.rag.retrieval import HybridRetriever, Mode, SearchHit
+from assistant.storage import Database
+
+
+class KnowledgeBase:
+    def __init__(self, *, db: Database, index: ChunkIndex, kb_dir: Path, prompts_dir: Path,
+                 llm: BaseChatModel | None = None) -> None:
+        self.index = index
+        self.retriever = HybridRetriever(index)
+        self.composer = AnswerComposer(index, prompts_dir, llm)
+        self.ingestor = Ingestor(db, index, kb_dir)
+        self._ingest_lock = threading.Lock()
+        self.last_report: IngestReport | None = None
+        self.ingesting = False
+
+    @property
+    def ready(self) -> bool:
+        """Answers can be served: the index holds chunks (from this run or an earlier one)."""
+        return bool(self.index.lexical.chunks)
+
+    def ingest(self, *, rebuild: bool = False, progress: Progress | None = None) -> IngestReport:
+        with self._ingest_lock:  # one ingestion at a time; a second caller waits for the first
+            self.ingesting = True
+            try:
+                self.last_report = self.ingestor.run(rebuild=rebuild, progress=progress)
+            finally:
+                self.ingesting = False
+            return self.last_report
+
+    def search(self, query: str, k: int = 5, doc_type: str | None = None, mode: Mode = "hybrid") -> list[SearchHit]:
+        return self.retriever.search(normalize_text(query), k=k, doc_type=doc_type, mode=mode)
+
+    def answer(self, question: str, doc_type: str | None = None) -> Answer:
+        question = normalize_text(question)
+        hits = self.retriever.search(question, k=self.composer.max_passages, doc_type=doc_type)
+        return self.composer.compose(question, hits)

