@@ -35,7 +35,10 @@ def error_body(code: str, message: str) -> dict:
 
 def _describe(errors: list[dict]) -> str:
     first = errors[0] if errors else {}
-    field = ".".join(str(p) for p in first.get("loc", ()) if p not in ("body", "query", "path"))
+    location = list(first.get("loc", ()))
+    if location and location[0] in ("body", "query", "path", "header", "cookie"):
+        location = location[1:]  # where it came from; the field name is what the caller can fix
+    field = ".".join(str(p) for p in location)
     kind = first.get("type", "")
     if kind == "json_invalid":
         return "请求体不是合法的 JSON。"

