@@ -1,0 +1,35 @@
+"""The command line: ingest reports what it did (and names broken files), chat answers in the terminal."""
+
+from __future__ import annotations
+
+import pytest
+from typer.testing import CliRunner
+
+from assistant.cli import app
+from assistant.settings import get_settings
+
+
+@pytest.fixture
+def cli_env(tmp_path, small_kb_dir, monkeypatch):
+    monkeypatch.setenv("ASSISTANT_VAR_DIR", str(tmp_path / "var"))
+    monkeypatch.setenv("ASSISTANT_KB_DIR", str(small_kb_dir))
+    get_settings.cache_clear()
+    yield small_kb_dir
+    get_settings.cache_clear()
+
+
+def test_ingest_reports_counts_and_names_broken_files(cli_env) -> None:
+    runner = CliRunner()
+    first = runner.invoke(app, ["ingest"])
+    assert first.exit_code == 0, first.output
+    assert "新增 3" in first.output and "失败 0" in first.output
+    (cli_env / "manuals/broken.docx").write_bytes(b"not a docx")
+    second = runner.invoke(app, ["ingest"])
+    assert second.exit_code == 1
+    assert "未变 3" in second.output and "manuals/broken.docx" in second.output
+
+
+def test_chat_answers_with_citations_until_an_empty_line(cli_env) -> None:
+    result = CliRunner().invoke(app, ["chat"], input="卖出股票印花税多少\n\n")
+    assert result.exit_code == 0, result.output
+    assert "0.05%" in result.output and "《证券交易印花税说明》" in result.output
