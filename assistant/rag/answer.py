@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from langchain_core.language_models.chat_models import BaseChatModel
+from rapidfuzz import fuzz
 
 from assistant.domain import Citation
 from assistant.llm import load_prompt
@@ -29,6 +30,9 @@ NOT_FOUND_TEXT = (
 )
 _CITE = re.compile(r"\[(\d{1,2})\]")
 _BASIS_LINE = re.compile(r"^依据[:：]")
+# FAQ answers open with a yes/no to their own question; from a passage other than the best
+# one, that verdict may not answer the customer's question, so it is dropped.
+_VERDICT = re.compile(r"^(?:可以|不可以|能|不能|是的|不是|会|不会|需要|不需要|有|没有|不靠谱|靠谱|对|不对)[，,]")
 
 
 @dataclass
@@ -108,6 +112,8 @@ class AnswerComposer:
         scored: list[tuple[float, int, int, str]] = []  # (score, hit rank, sentence order, sentence)
         for rank, hit in enumerate(hits):
             sentences = [s for s in split_sentences(hit.chunk.text) if not _BASIS_LINE.match(s)]
+            if rank > 0:
+                sentences = [_VERDICT.sub("", s) for s in sentences]
             for order, sentence in enumerate(sentences):
                 tokens = set(tokenize(sentence))
                 overlap = sum(w for t, w in weights.items() if t in tokens)
@@ -121,6 +127,9 @@ class AnswerComposer:
         used = 0
         for score, rank, order, sentence in scored:
             if picked and (score <= 0 or used + len(sentence) > self.max_answer_chars):
+                continue
+            # Several passages often state the same rule; say it once.
+            if any(fuzz.ratio(sentence, other) >= 60 for _, _, other in picked):
                 continue
             picked.append((rank, order, sentence))
             used += len(sentence)

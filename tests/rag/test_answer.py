@@ -109,3 +109,21 @@ def test_llm_is_not_called_when_nothing_relevant_was_found(tmp_path, small_kb_di
         kb = llm_kb(tmp_path, small_kb_dir, embedder, server)
         answer = kb.answer("红烧肉怎么做才好吃")
     assert not answer.found and server.requests == []
+
+
+def test_a_rule_stated_by_several_passages_is_said_once(small_kb) -> None:
+    from assistant.rag.index import StoredChunk
+    from assistant.rag.retrieval import SearchHit
+
+    def hit(chunk_id: str, text: str) -> SearchHit:
+        meta = {"title": chunk_id, "section": "", "doc_type": "faq", "doc_path": f"{chunk_id}.md"}
+        return SearchHit(StoredChunk(chunk_id, text, meta), score=1.0, dense_similarity=0.95, lexical_coverage=1.0)
+
+    hits = [
+        hit("a", "可以，可转债实行 T+0 交易，当天买入的可转债当天就可以卖出。"),
+        hit("b", "不是，可转债实行 T+0 交易，当天买入的可转债当天就可以卖出。"),
+    ]
+    answer = small_kb.composer.compose("可转债当天能卖吗", hits)
+    assert answer.text.count("T+0") == 1
+    assert "不是" not in answer.text  # another question's verdict never reaches this customer
+    assert [c.chunk_id for c in answer.citations] == ["a"]
