@@ -51,10 +51,6 @@ class Settings(BaseSettings):
     llm_timeout_s: float = Field(default=20.0, gt=0)
     llm_temperature: float = 0.1
 
-    # Retrieval and answering.
-    search_k: int = Field(default=5, ge=1, le=50)
-    max_query_chars: int = 500
-
     @property
     def resolved_database_url(self) -> str:
         return self.database_url or f"sqlite:///{self.var_dir / 'assistant.db'}"

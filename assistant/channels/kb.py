@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Request
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, StringConstraints
 
 from assistant.channels.errors import ApiError
 from assistant.domain import Citation
@@ -14,19 +14,14 @@ from assistant.rag import KnowledgeBase
 router = APIRouter(prefix="/v1/kb", tags=["knowledge base"])
 
 DocTypeParam = Literal["manual", "regulation", "education", "faq"]
+# Surrounding blanks are dropped first, so "   " is refused as empty, not searched for.
+QueryText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
 
 
 class SearchRequest(BaseModel):
-    query: str = Field(min_length=1, max_length=500)
+    query: QueryText
     k: int = Field(default=5, ge=1, le=50)
     doc_type: DocTypeParam | None = None
-
-    @field_validator("query")
-    @classmethod
-    def _not_blank(cls, value: str) -> str:
-        if not value.strip():
-            raise ValueError("查询内容不能为空")
-        return value.strip()
 
 
 class SearchHitOut(BaseModel):
@@ -45,15 +40,8 @@ class SearchResponse(BaseModel):
 
 
 class AnswerRequest(BaseModel):
-    question: str = Field(min_length=1, max_length=500)
+    question: QueryText
     doc_type: DocTypeParam | None = None
-
-    @field_validator("question")
-    @classmethod
-    def _not_blank(cls, value: str) -> str:
-        if not value.strip():
-            raise ValueError("问题不能为空")
-        return value.strip()
 
 
 class AnswerResponse(BaseModel):
