@@ -76,9 +76,7 @@ def main() -> None:
               f"= {report.chunks_per_second:.1f} chunks/s ({embedder.name})")
 
         seed_chunks = kb.index.lexical.chunks
-        stored = kb.index._collection.get(ids=[c.id for c in seed_chunks], include=["embeddings"])
-        by_id = dict(zip(stored["ids"], stored["embeddings"], strict=True))
-        seed_vectors = np.asarray([by_id[c.id] for c in seed_chunks], dtype=np.float32)
+        seed_vectors = kb.index.vectors([c.id for c in seed_chunks])
         questions = [item.question for item in load_golden()]
 
         for size in (int(s) for s in args.sizes.split(",")):

@@ -31,13 +31,16 @@ class GoldenItem:
     chunk_ids: list[str]
 
 
+def _item(raw: dict) -> GoldenItem:
+    return GoldenItem(raw["id"], raw["question"], raw["reference"], raw["evidence"], raw.get("chunk_ids", []))
+
+
 def load_golden(directory: Path = GOLDEN_DIR) -> list[GoldenItem]:
     items = []
     for path in sorted(directory.glob("*.jsonl")):
         for line in path.read_text(encoding="utf-8").splitlines():
             if line.strip():
-                raw = json.loads(line)
-                items.append(GoldenItem(raw["id"], raw["question"], raw["reference"], raw["evidence"], raw.get("chunk_ids", [])))
+                items.append(_item(json.loads(line)))
     return items
 
 
@@ -73,7 +76,7 @@ def main() -> None:
             if not line.strip():
                 continue
             raw = json.loads(line)
-            item = GoldenItem(raw["id"], raw["question"], raw["reference"], raw["evidence"], raw.get("chunk_ids", []))
+            item = _item(raw)
             ids = resolve(item, chunks_by_doc)
             unresolved += not ids
             stale += ids != item.chunk_ids

@@ -12,6 +12,11 @@ _SENTENCE = re.compile(r"[^。！？；!?;\n]*(?:[。！？；!?;]+[”’」』
 _SOFT_BREAK = re.compile(r"(?<=[，,、：:])")
 
 
+def search_text(title: str, section: str, text: str) -> str:
+    """What retrieval sees: the title and heading give a short passage its topic."""
+    return f"{title} {section}".strip() + "\n" + text
+
+
 @dataclass
 class Chunk:
     id: str
@@ -28,9 +33,7 @@ class Chunk:
 
     @property
     def search_text(self) -> str:
-        """What retrieval sees: the title and heading give a short passage its topic."""
-        heading = f"{self.title} {self.section}".strip()
-        return f"{heading}\n{self.text}"
+        return search_text(self.title, self.section, self.text)
 
     def metadata(self) -> dict[str, str | int]:
         return {

@@ -17,7 +17,7 @@ from chromadb.api.types import Documents, EmbeddingFunction, Embeddings
 from chromadb.config import Settings as ChromaSettings
 
 from assistant.llm import Embedder
-from assistant.rag.chunking import Chunk
+from assistant.rag.chunking import Chunk, search_text
 from assistant.rag.text import bm25_terms, tokenize
 
 
@@ -62,7 +62,8 @@ class StoredChunk:
 
     @property
     def search_text(self) -> str:
-        return f"{self.meta.get('title', '')} {self.meta.get('section', '')}".strip() + "\n" + self.text
+        # The same text that was embedded at ingestion, so BM25 and vectors see one passage.
+        return search_text(str(self.meta.get("title", "")), str(self.meta.get("section", "")), self.text)
 
 
 class _Lexical:
@@ -145,8 +146,11 @@ class ChunkIndex:
         with self._lock:
             return self._lexical
 
-    def count(self) -> int:
-        return self._collection.count()
+    def vectors(self, ids: list[str]) -> np.ndarray:
+        """Stored vectors for these chunk ids, in the order given."""
+        stored = self._collection.get(ids=ids, include=["embeddings"])
+        by_id = dict(zip(stored["ids"], stored["embeddings"], strict=True))
+        return np.asarray([by_id[i] for i in ids], dtype=np.float32)
 
     def doc_chunk_counts(self) -> dict[str, int]:
         counts: dict[str, int] = {}
@@ -157,12 +161,11 @@ class ChunkIndex:
 
     def dense_search(self, vector: np.ndarray, n: int, doc_type: str | None = None) -> list[tuple[str, float]]:
         """(chunk id, cosine similarity), best first."""
-        total = self.count()
-        if total == 0:
+        if not self.lexical.chunks:
             return []
         result = self._collection.query(
             query_embeddings=[vector.tolist()],
-            n_results=min(n, total),
+            n_results=n,
             where={"doc_type": doc_type} if doc_type else None,
             include=["distances"],
         )
