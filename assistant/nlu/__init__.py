@@ -1,5 +1,22 @@
-"""Understanding the customer's words. For now: text normalisation shared with retrieval."""
+"""Understanding the customer's words: normalisation, intents, slots, the securities master list."""
 
+from assistant.nlu.classifier import IntentClassifier
 from assistant.nlu.normalize import normalize_text
+from assistant.nlu.parser import NluParser
+from assistant.nlu.securities import BOARD_NAMES, Security, SecurityMaster, default_master
+from assistant.nlu.slots import chinese_to_number
+from assistant.nlu.taxonomy import ACCOUNT_INTENTS, INTENTS, LABELS
 
-__all__ = ["normalize_text"]
+__all__ = [
+    "ACCOUNT_INTENTS",
+    "BOARD_NAMES",
+    "INTENTS",
+    "LABELS",
+    "IntentClassifier",
+    "NluParser",
+    "Security",
+    "SecurityMaster",
+    "chinese_to_number",
+    "default_master",
+    "normalize_text",
+]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Integer, String, Text
+from sqlalchemy import JSON, Float, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from assistant.storage.types import AwareDateTime
@@ -29,3 +29,30 @@ class KbDocument(Base):
     chunk_count: Mapped[int] = mapped_column(Integer)
     embedding_model: Mapped[str] = mapped_column(String(128))
     indexed_at: Mapped[datetime] = mapped_column(AwareDateTime())
+
+
+class Conversation(Base):
+    """A conversation and its dialogue state: what the assistant remembers between turns."""
+
+    __tablename__ = "conversations"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    customer_id: Mapped[str | None] = mapped_column(String(32), nullable=True, index=True)
+    channel: Mapped[str] = mapped_column(String(16), default="app")
+    status: Mapped[str] = mapped_column(String(16), default="bot")  # bot | queued | assigned | resolved
+    state: Mapped[dict] = mapped_column(JSON, default=dict)  # last intent/slots, pending slot, pending action
+    created_at: Mapped[datetime] = mapped_column(AwareDateTime())
+    updated_at: Mapped[datetime] = mapped_column(AwareDateTime())
+
+
+class ConversationMessage(Base):
+    __tablename__ = "conversation_messages"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    conversation_id: Mapped[str] = mapped_column(ForeignKey("conversations.id"), index=True)
+    role: Mapped[str] = mapped_column(String(16))  # customer | assistant | agent | system
+    text: Mapped[str] = mapped_column(Text)
+    intent: Mapped[str | None] = mapped_column(String(48), nullable=True)
+    confidence: Mapped[float | None] = mapped_column(Float, nullable=True)
+    payload: Mapped[dict] = mapped_column(JSON, default=dict)  # citations, pending confirmation, handoff, data
+    created_at: Mapped[datetime] = mapped_column(AwareDateTime())

@@ -3,6 +3,7 @@
 from alembic import context
 
 from assistant.storage.models import Base
+import assistant.tools.simulator.models  # noqa: F401  (the simulated broker's tables share the metadata)
 
 connection = context.config.attributes.get("connection")
 if connection is None:  # pragma: no cover - migrations only run through Database.migrate()

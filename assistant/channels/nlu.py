@@ -1,0 +1,31 @@
+"""POST /v1/nlu/parse: the classifier and slot extractor alone, without dialogue context."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Request
+from pydantic import BaseModel, StringConstraints
+
+router = APIRouter(prefix="/v1/nlu", tags=["nlu"])
+
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+
+
+class ParseRequest(BaseModel):
+    text: Text
+
+
+class ParseResponse(BaseModel):
+    intent: str
+    confidence: float
+    slots: dict
+    alternatives: list[tuple[str, float]]
+
+
+@router.post("/parse", response_model=ParseResponse)
+def parse(body: ParseRequest, request: Request) -> ParseResponse:
+    engine = request.app.state.engine
+    result = engine.parser.parse(body.text, engine.brokerage.now().date())
+    return ParseResponse(intent=result.intent.label, confidence=result.intent.confidence,
+                         slots=result.slots.filled(), alternatives=result.intent.alternatives)

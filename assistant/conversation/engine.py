@@ -1,0 +1,440 @@
+"""The turn pipeline: understand → resolve against the dialogue state → act → reply → persist.
+
+Policy in short (Rasa-style: NLU, state and actions kept apart):
+1. A pending confirmation is settled first: yes executes it (once), no drops it, a correction
+   ("不对，是300股") re-previews it, anything else drops it and is handled on its own.
+   It expires after two minutes; nothing is ever placed without a fresh, explicit yes.
+2. A pending slot question takes the answer ("买多少?" → "200股", or a bare "200").
+3. Context carries: "那五粮液呢?" after a quote asks the same thing about another security.
+4. A low-confidence turn is tried against the knowledge base, then clarified.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from assistant.conversation import templates as T
+from assistant.conversation.store import ConversationNotFound, ConversationStore, DialogueState, PendingAction, PendingSlot
+from assistant.domain import Handoff, ParseResult, PendingConfirmation, Reply
+from assistant.nlu import NluParser, SecurityMaster, chinese_to_number
+from assistant.rag import KnowledgeBase
+from assistant.storage import Conversation
+from assistant.tools import (
+    Brokerage,
+    BrokerageError,
+    OrderDesk,
+    OrderDraft,
+    OrderRequest,
+    build_account_tools,
+    estimate_fees,
+    quote_tool,
+)
+
+CONFIRM_TTL = timedelta(minutes=2)
+MIN_CONFIDENCE = 0.5
+# Intents whose question can be re-asked about another security, date or permission.
+CARRY_OVER = {"market_quote", "positions", "order_status", "trade_history", "open_permission", "place_order", "fees"}
+NEEDS_SIGN_IN = {"account_balance", "positions", "order_status", "trade_history", "place_order", "cancel_order",
+                 "account_opening_status"}
+_CORRECTION = re.compile(r"不对|不是|改成|改为|换成|改一下|应该是|错了|我说的是|重新")
+_FOLLOW_UP = re.compile(r"呢[?？]?$|^那|^还有|^再查|^换")
+_BARE_NUMBER = re.compile(r"^\s*([\d.]+|[零〇一二两三四五六七八九十百千万点]+)\s*(股|手|元|块)?\s*[。.!！]?\s*$")
+
+
+@dataclass
+class Turn:
+    conversation: Conversation
+    text: str
+    parse: ParseResult
+    now: datetime
+
+    @property
+    def customer_id(self) -> str | None:
+        return self.conversation.customer_id
+
+
+class ConversationEngine:
+    def __init__(self, *, store: ConversationStore, parser: NluParser, brokerage: Brokerage,
+                 master: SecurityMaster, kb: Callable[[], KnowledgeBase | None],
+                 min_confidence: float = MIN_CONFIDENCE) -> None:
+        self.store = store
+        self.parser = parser
+        self.brokerage = brokerage
+        self.master = master
+        self.desk = OrderDesk(brokerage, master)
+        self._kb = kb
+        self.min_confidence = min_confidence
+
+    # --- conversations ---
+
+    def start(self, *, customer_id: str | None, channel: str = "app") -> Conversation:
+        if customer_id is not None:
+            self.brokerage.customer(customer_id)  # an unknown customer is refused here, not mid-chat
+        return self.store.create(customer_id=customer_id, channel=channel, now=self.brokerage.now())
+
+    def conversation_for(self, conversation_id: str, customer_id: str | None) -> Conversation:
+        """The conversation if this caller may see it. Someone else's is reported as missing."""
+        conv = self.store.get(conversation_id)
+        if conv.customer_id is not None and conv.customer_id != customer_id:
+            raise ConversationNotFound(conversation_id)
+        return conv
+
+    def handle(self, conversation_id: str, customer_id: str | None, text: str) -> Reply:
+        conv = self.conversation_for(conversation_id, customer_id)
+        now = self.brokerage.now()
+        state = DialogueState.model_validate(conv.state or {})
+        parse = self.parser.parse(text, now.date())
+        turn = Turn(conversation=conv, text=parse.text, parse=parse, now=now)
+        reply = self._decide(turn, state)
+        state.unanswered_in_row = state.unanswered_in_row + 1 if reply.action == "clarify" or (
+            reply.action == "answer_from_kb" and not reply.citations) else 0
+        self.store.save_turn(conversation_id, state, [
+            {"role": "customer", "text": text, "intent": parse.intent.label, "confidence": parse.intent.confidence,
+             "payload": {"slots": parse.slots.filled()}},
+            {"role": "assistant", "text": reply.text, "intent": reply.intent, "confidence": reply.confidence,
+             "payload": reply.model_dump(mode="json", exclude={"text", "intent", "confidence"})},
+        ], now)
+        return reply
+
+    # --- the policy ---
+
+    def _decide(self, turn: Turn, state: DialogueState) -> Reply:
+        intent = turn.parse.intent
+        label, slots = intent.label, turn.parse.slots.filled()
+        notice = ""
+
+        pending = state.pending_action
+        if pending is not None:
+            state.pending_action = None
+            if turn.now > pending.expires_at:
+                if label == "confirm":
+                    return self._reply(turn, "confirm", "confirm",
+                                       "确认已超时（预览后 2 分钟内有效），这笔委托没有提交。如仍需办理，请重新告诉我。")
+                notice = "之前的委托预览已超时失效，没有提交。"
+            elif label == "confirm":
+                return self._execute(turn, state, pending)
+            elif pending.kind == "place_order" and self._is_correction(turn, label, slots):
+                merged = {**pending.slots, **_order_slots(slots)}
+                return self._place_order(turn, state, merged, prefix="已按您的修改重新生成委托。\n")
+            elif label == "deny":
+                what = "委托" if pending.kind == "place_order" else "撤单"
+                return self._reply(turn, "deny", "confirm", f"好的，已取消，这笔{what}没有提交。还有什么可以帮您？")
+            else:
+                notice = "刚才待确认的委托没有提交。"
+
+        asked = state.pending_slot
+        if asked is not None:
+            state.pending_slot = None
+            if label == "deny":
+                return self._reply(turn, "deny", "small_talk", T.ABANDONED)
+            answer = self._slot_answer(asked, turn)
+            confident_switch = intent.confidence >= 0.8 and label not in (asked.intent, "confirm", "deny") \
+                and intent.source != "context" and not answer
+            if answer and not confident_switch:
+                return self._run(asked.intent, turn, state, {**asked.slots, **answer}, notice)
+
+        if state.last_intent in CARRY_OVER and self._carries_over(turn, state, label, intent.confidence, slots):
+            label = state.last_intent
+            slots = {**_without_targets(state.last_slots), **slots}
+
+        if intent.confidence < self.min_confidence and intent.source == "model" and label == intent.label:
+            return self._low_confidence(turn, state, notice)
+        return self._run(label, turn, state, slots, notice)
+
+    def _is_correction(self, turn: Turn, label: str, slots: dict) -> bool:
+        changes = _order_slots(slots)
+        if not changes:
+            return False
+        return bool(_CORRECTION.search(turn.text)) or label in ("place_order", "deny") or turn.parse.intent.confidence < 0.6
+
+    def _carries_over(self, turn: Turn, state: DialogueState, label: str, confidence: float, slots: dict) -> bool:
+        if not any(k in slots for k in ("security", "date_range", "permission", "security_candidates")):
+            return False
+        if label == state.last_intent:
+            return False
+        short = len(turn.text) <= 12
+        follow_up = bool(_FOLLOW_UP.search(turn.text))
+        return (follow_up or short) and (confidence < 0.8 or label in ("kb_question", "market_quote", "out_of_scope"))
+
+    def _slot_answer(self, asked: PendingSlot, turn: Turn) -> dict:
+        slots = turn.parse.slots.filled()
+        answer = {k: v for k, v in slots.items() if k in _SLOT_KEYS.get(asked.slot, ())}
+        if asked.slot in ("quantity", "price", "order_id") and not answer:
+            m = _BARE_NUMBER.match(turn.text)
+            value = chinese_to_number(m.group(1)) if m else None
+            if value is not None and value > 0:
+                if asked.slot == "quantity" and value == value.to_integral_value():
+                    shares = int(value) * (100 if m.group(2) == "手" else 1)
+                    answer = {"quantity": shares, "quantity_mode": "shares"}
+                elif asked.slot == "price":
+                    answer = {"price_type": "limit", "price": str(value)}
+                elif asked.slot == "order_id" and value == value.to_integral_value():
+                    answer = {"order_id": str(int(value))}
+        if asked.slot == "security" and not answer and slots.get("security_candidates"):
+            answer = {"security_candidates": slots["security_candidates"]}
+        return answer
+
+    def _low_confidence(self, turn: Turn, state: DialogueState, notice: str) -> Reply:
+        kb = self._kb()
+        if kb is not None and kb.ready:
+            answer = kb.answer(turn.text)
+            if answer.found:
+                state.last_intent, state.last_slots = "kb_question", {}
+                return self._reply(turn, "kb_question", "answer_from_kb", notice + answer.text, citations=answer.citations)
+        state.last_intent, state.last_slots = None, {}
+        return self._reply(turn, turn.parse.intent.label, "clarify", notice + T.CLARIFY)
+
+    # --- actions ---
+
+    def _run(self, label: str, turn: Turn, state: DialogueState, slots: dict, notice: str = "") -> Reply:
+        state.last_intent, state.last_slots = label, slots
+        if label in NEEDS_SIGN_IN and turn.customer_id is None:
+            return self._reply(turn, label, "refuse", notice + T.SIGN_IN, intent_label=label)
+        try:
+            reply = self._dispatch(label, turn, state, slots)
+        except BrokerageError as exc:
+            reply = self._reply(turn, label, "run_tool", exc.message, intent_label=label)
+        if notice:
+            reply.text = notice + reply.text
+        return reply
+
+    def _dispatch(self, label: str, turn: Turn, state: DialogueState, slots: dict) -> Reply:
+        cid = turn.customer_id
+        tools = build_account_tools(self.brokerage, self.master, cid) if cid else {"get_quote": quote_tool(self.brokerage)}
+        security = slots.get("security")
+
+        if label == "account_balance":
+            b = tools["get_balance"].invoke({})
+            return self._reply(turn, label, "run_tool", T.balance_text(b), data=b)
+        if label == "positions":
+            items = tools["get_positions"].invoke({})
+            return self._reply(turn, label, "run_tool", T.positions_text(items, security["code"] if security else None),
+                               data={"positions": items})
+        if label == "order_status":
+            status = slots.get("order_status")
+            items = tools["get_orders"].invoke({"status": status, "today_only": True})
+            if security:
+                items = [o for o in items if o.code == security["code"]]
+            return self._reply(turn, label, "run_tool", T.orders_text(items, status), data={"orders": items})
+        if label == "trade_history":
+            rng = slots.get("date_range")
+            if rng:
+                start, end = rng["start"], rng["end"]
+            else:
+                end = turn.now.date()
+                start = (end - timedelta(days=29)).isoformat()
+                end = end.isoformat()
+            items = tools["get_trades"].invoke({"start": start, "end": end})
+            if security:
+                items = [t for t in items if t.code == security["code"]]
+            return self._reply(turn, label, "run_tool",
+                               T.trades_text(items, date.fromisoformat(str(start)), date.fromisoformat(str(end))),
+                               data={"trades": items})
+        if label == "market_quote":
+            if not security:
+                return self._ask(turn, state, label, "security", slots, self._which_security(slots, "查询行情"))
+            q = tools["get_quote"].invoke({"code": security["code"]})
+            return self._reply(turn, label, "run_tool", T.quote_text(q), data=q)
+        if label == "place_order":
+            return self._place_order(turn, state, slots)
+        if label == "cancel_order":
+            return self._cancel_order(turn, state, slots, tools)
+        if label == "account_opening_status":
+            a = tools["get_account_opening_status"].invoke({})
+            return self._reply(turn, label, "run_tool", T.opening_text(a), data=a)
+        if label == "risk_assessment":
+            if cid is None:
+                return self._kb_reply(turn, label, suffix="\n如需查询您本人的测评结果，请先登录。")
+            r = tools["get_risk_profile"].invoke({})
+            return self._reply(turn, label, "run_tool", T.risk_text(r), data=r)
+        if label == "open_permission":
+            if cid is None:
+                return self._kb_reply(turn, label, suffix="\n登录后我可以对照您的账户情况，告诉您是否满足开通条件。")
+            items = tools["check_permission_eligibility"].invoke({"permission": slots.get("permission")})
+            return self._reply(turn, label, "run_tool", T.permissions_text(items), data={"permissions": items})
+        if label in T.APP_PAGES:
+            return self._reply(turn, label, "answer_from_kb", T.APP_PAGES[label])
+        if label == "fees":
+            return self._fees(turn, slots)
+        if label == "kb_question":
+            return self._kb_reply(turn, label)
+        if label == "investment_advice_request":
+            return self._reply(turn, label, "refuse", T.ADVICE_REFUSAL)
+        if label == "human_agent":
+            return self._reply(turn, label, "escalate", T.HUMAN_AGENT, handoff=Handoff(reason="customer_request"))
+        if label == "complaint":
+            return self._reply(turn, label, "escalate", T.COMPLAINT, handoff=Handoff(reason="complaint", priority="high"))
+        if label == "greeting":
+            return self._reply(turn, label, "small_talk", T.GREETING)
+        if label == "goodbye":
+            return self._reply(turn, label, "small_talk", T.GOODBYE)
+        if label == "confirm":
+            return self._reply(turn, label, "small_talk", T.NOTHING_PENDING)
+        if label == "deny":
+            return self._reply(turn, label, "small_talk", "好的。还有什么可以帮您？")
+        return self._reply(turn, label, "small_talk", T.OUT_OF_SCOPE)
+
+    def _which_security(self, slots: dict, purpose: str) -> str:
+        candidates = slots.get("security_candidates") or []
+        if candidates:
+            names = "、".join(f"{c['name']}（{c['code']}）" for c in candidates[:4])
+            return f"您提到了几只证券：{names}。请问您要{purpose}的是哪一只？"
+        return f"请问您要{purpose}的是哪只证券？可以告诉我名称或 6 位代码。"
+
+    def _place_order(self, turn: Turn, state: DialogueState, slots: dict, prefix: str = "") -> Reply:
+        label = "place_order"
+        state.last_intent, state.last_slots = label, slots
+        if turn.customer_id is None:
+            return self._reply(turn, label, "refuse", T.SIGN_IN)
+        security = slots.get("security")
+        if not security:
+            return self._ask(turn, state, label, "security", slots, self._which_security(slots, "交易"))
+        side = slots.get("side")
+        if side is None:
+            return self._ask(turn, state, label, "side", slots, f"请问您要买入还是卖出{security['name']}？")
+        if not slots.get("quantity") and slots.get("quantity_mode") not in ("all", "half"):
+            unit = {"star": "科创板单笔不少于 200 股", "bse": "北交所单笔不少于 100 股"}.get(
+                security.get("board", ""), "以 100 股为一手")
+            return self._ask(turn, state, label, "quantity", slots,
+                             f"请问{T.SIDE[side]}{security['name']}多少股？（{unit}）")
+        if not slots.get("price_type"):
+            q = self.brokerage.quote(security["code"])
+            return self._ask(turn, state, label, "price", slots,
+                             f"请问按什么价格{T.SIDE[side]}？{security['name']}现价 {T.price(q.last)} 元{T.SIM_NOTE}。"
+                             f"您可以说一个限价（例如“{T.price(q.last)}元”），或者说“市价”。")
+        draft = OrderDraft(
+            code=security["code"], side=side,
+            quantity=slots.get("quantity") if slots.get("quantity_mode", "shares") == "shares" else None,
+            quantity_mode=slots.get("quantity_mode") or "shares",
+            price_type=slots["price_type"], price=Decimal(str(slots["price"])) if slots.get("price") else None,
+        )
+        preview = self.desk.preview(turn.customer_id, draft)
+        if not preview.ok:
+            return self._reply(turn, label, "refuse", prefix + T.preview_problems_text(preview), data=preview)
+        pending = PendingAction(
+            kind="place_order", slots=slots, draft=draft.model_dump(mode="json"),
+            request=preview.request.model_dump(mode="json"),
+            summary=f"{T.SIDE[preview.request.side]} {preview.name} {preview.request.quantity} 股",
+            idempotency_key=f"{turn.conversation.id}:{uuid.uuid4().hex[:16]}",
+            created_at=turn.now, expires_at=turn.now + CONFIRM_TTL,
+        )
+        state.pending_action = pending
+        return self._reply(turn, label, "confirm", prefix + T.preview_text(preview), data=preview,
+                           pending=self._pending_out(pending))
+
+    def _cancel_order(self, turn: Turn, state: DialogueState, slots: dict, tools: dict) -> Reply:
+        label = "cancel_order"
+        open_orders = tools["get_orders"].invoke({"status": "open", "today_only": True})
+        if slots.get("order_id"):
+            chosen = [o for o in open_orders if o.order_id == slots["order_id"]]
+            if not chosen:
+                return self._reply(turn, label, "run_tool",
+                                   f"没有找到您今天可撤的委托 {slots['order_id']}（可能已成交、已撤销或编号有误）。"
+                                   + ("您当前未成交的委托：\n" + "\n".join(T.order_line(o) for o in open_orders) if open_orders else ""))
+        else:
+            chosen = open_orders
+            if slots.get("security"):
+                chosen = [o for o in open_orders if o.code == slots["security"]["code"]]
+            if not chosen:
+                return self._reply(turn, label, "run_tool", "您今天没有可以撤销的未成交委托。")
+            if len(chosen) > 1:
+                return self._ask(turn, state, label, "order_id", slots,
+                                 "您有多笔未成交委托，请告诉我要撤销哪一笔的委托号：\n" + "\n".join(T.order_line(o) for o in chosen))
+        order = chosen[0]
+        pending = PendingAction(kind="cancel_order", order_id=order.order_id, summary=T.order_line(order),
+                                idempotency_key=f"{turn.conversation.id}:{uuid.uuid4().hex[:16]}",
+                                created_at=turn.now, expires_at=turn.now + CONFIRM_TTL)
+        state.pending_action = pending
+        return self._reply(turn, label, "confirm",
+                           f"请确认撤销以下委托：\n{T.order_line(order)}\n确认撤单请回复“确认”，不撤请回复“取消”。",
+                           pending=self._pending_out(pending), data=order)
+
+    def _execute(self, turn: Turn, state: DialogueState, pending: PendingAction) -> Reply:
+        cid = turn.customer_id
+        if cid is None:  # cannot happen: pending actions are created for signed-in customers only
+            return self._reply(turn, "confirm", "refuse", T.SIGN_IN)
+        try:
+            if pending.kind == "cancel_order":
+                order = self.brokerage.cancel_order(cid, pending.order_id)
+                return self._reply(turn, "confirm", "run_tool", f"已为您撤单：{T.order_line(order)}。", data=order)
+            # Everything is checked again: the price or the session may have changed since the preview.
+            preview = self.desk.preview(cid, OrderDraft.model_validate(pending.draft))
+            if not preview.ok:
+                return self._reply(turn, "confirm", "refuse", "委托没有提交。" + T.preview_problems_text(preview), data=preview)
+            request = OrderRequest.model_validate(pending.request)
+            order = self.brokerage.place_order(cid, request, pending.idempotency_key)
+        except BrokerageError as exc:
+            return self._reply(turn, "confirm", "run_tool", f"委托没有提交：{exc.message}")
+        state.last_intent, state.last_slots = "place_order", {}
+        return self._reply(turn, "confirm", "run_tool", T.order_placed_text(order), data=order)
+
+    def _fees(self, turn: Turn, slots: dict) -> Reply:
+        security, qty = slots.get("security"), slots.get("quantity")
+        estimate = ""
+        if security and qty:
+            sec = self.master.get(security["code"])
+            px = Decimal(str(slots["price"])) if slots.get("price") else self.brokerage.quote(sec.code).last
+            amount = (px * qty).quantize(Decimal("0.01"))
+            side = slots.get("side") or "buy"
+            f = estimate_fees(sec, side, amount)
+            estimate = (f"按 {T.price(px)} 元{T.SIDE[side]} {qty} 股{sec.name}（成交金额约 {T.yuan(amount)}）估算："
+                        f"佣金 {T.yuan(f.commission)}，印花税 {T.yuan(f.stamp_duty)}，过户费 {T.yuan(f.transfer_fee)}，"
+                        f"合计约 {T.yuan(f.total)}。\n")
+        return self._kb_reply(turn, "fees", prefix=estimate)
+
+    def _kb_reply(self, turn: Turn, label: str, prefix: str = "", suffix: str = "") -> Reply:
+        kb = self._kb()
+        if kb is None or not kb.ready:
+            return self._reply(turn, label, "answer_from_kb", prefix + T.KB_NOT_READY)
+        answer = kb.answer(turn.text)
+        if not answer.found:
+            return self._reply(turn, label, "answer_from_kb", prefix + answer.text)
+        return self._reply(turn, label, "answer_from_kb", prefix + answer.text + suffix, citations=answer.citations)
+
+    # --- helpers ---
+
+    def _ask(self, turn: Turn, state: DialogueState, label: str, slot: str, slots: dict, question: str) -> Reply:
+        state.pending_slot = PendingSlot(intent=label, slot=slot, slots=slots)
+        return self._reply(turn, label, "ask_for_slot", question)
+
+    @staticmethod
+    def _pending_out(p: PendingAction) -> PendingConfirmation:
+        details: dict[str, Any] = {"request": p.request} if p.request else {"order_id": p.order_id}
+        return PendingConfirmation(kind=p.kind, summary=p.summary, details=details, expires_at=p.expires_at)
+
+    def _reply(self, turn: Turn, label: str, action: str, text: str, *, intent_label: str | None = None,
+               citations=None, pending=None, handoff=None, data=None) -> Reply:
+        if data is not None and not isinstance(data, dict):
+            data = data.model_dump(mode="json")
+        elif isinstance(data, dict):
+            data = {k: [v.model_dump(mode="json") for v in vs] if isinstance(vs, list) else vs for k, vs in data.items()}
+        intent = turn.parse.intent
+        # A label the dialogue context decided (a slot answer, a follow-up) is not the classifier's guess.
+        return Reply(text=text, intent=intent_label or label,
+                     confidence=intent.confidence if label == intent.label else 1.0,
+                     action=action, citations=citations or [], pending_confirmation=pending, handoff=handoff, data=data)
+
+
+_SLOT_KEYS = {
+    "security": ("security",),
+    "side": ("side",),
+    "quantity": ("quantity", "quantity_mode"),
+    "price": ("price_type", "price"),
+    "order_id": ("order_id", "security"),
+}
+_ORDER_KEYS = ("security", "side", "quantity", "quantity_mode", "price_type", "price")
+
+
+def _order_slots(slots: dict) -> dict:
+    return {k: v for k, v in slots.items() if k in _ORDER_KEYS}
+
+
+def _without_targets(slots: dict) -> dict:
+    """The last turn's slots minus what a follow-up replaces (the security it named)."""
+    return {k: v for k, v in slots.items() if k not in ("security_candidates",)}

@@ -1,0 +1,87 @@
+"""Conversations, their dialogue state and their messages, in the database.
+
+The state is a small JSON document on the conversation row (Rasa's tracker, cut down to what
+the policy needs): it survives restarts and is shared by every worker.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, Field
+from sqlalchemy import select
+
+from assistant.storage import Conversation, ConversationMessage, Database
+
+
+class PendingSlot(BaseModel):
+    intent: str
+    slot: str  # security | side | quantity | price
+    slots: dict[str, Any]
+
+
+class PendingAction(BaseModel):
+    kind: str  # place_order | cancel_order
+    slots: dict[str, Any] = Field(default_factory=dict)  # the dialogue slots the preview came from
+    draft: dict[str, Any] = Field(default_factory=dict)  # OrderDraft fields for place_order
+    request: dict[str, Any] | None = None  # the checked OrderRequest
+    order_id: str | None = None  # for cancel_order
+    summary: str = ""
+    idempotency_key: str
+    created_at: datetime
+    expires_at: datetime
+
+
+class DialogueState(BaseModel):
+    last_intent: str | None = None
+    last_slots: dict[str, Any] = Field(default_factory=dict)
+    pending_slot: PendingSlot | None = None
+    pending_action: PendingAction | None = None
+    unanswered_in_row: int = 0
+
+
+class ConversationNotFound(Exception):
+    pass
+
+
+class ConversationStore:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def create(self, *, customer_id: str | None, channel: str, now: datetime) -> Conversation:
+        with self.db.session() as s:
+            conv = Conversation(id=str(uuid.uuid4()), customer_id=customer_id, channel=channel, status="bot",
+                                state=DialogueState().model_dump(mode="json"), created_at=now, updated_at=now)
+            s.add(conv)
+            return conv
+
+    def get(self, conversation_id: str) -> Conversation:
+        with self.db.session() as s:
+            conv = s.get(Conversation, conversation_id)
+            if conv is None:
+                raise ConversationNotFound(conversation_id)
+            return conv
+
+    def load_state(self, conversation_id: str) -> DialogueState:
+        return DialogueState.model_validate(self.get(conversation_id).state or {})
+
+    def save_turn(self, conversation_id: str, state: DialogueState, messages: list[dict], now: datetime) -> None:
+        """The new state and the turn's messages in one transaction: all or nothing."""
+        with self.db.session() as s:
+            conv = s.get(Conversation, conversation_id)
+            if conv is None:
+                raise ConversationNotFound(conversation_id)
+            conv.state = state.model_dump(mode="json")
+            conv.updated_at = now
+            for m in messages:
+                s.add(ConversationMessage(conversation_id=conversation_id, created_at=now, **m))
+
+    def messages(self, conversation_id: str, *, after_id: int = 0, limit: int = 50) -> list[ConversationMessage]:
+        with self.db.session() as s:
+            return list(s.scalars(
+                select(ConversationMessage).where(ConversationMessage.conversation_id == conversation_id,
+                                                  ConversationMessage.id > after_id)
+                .order_by(ConversationMessage.id).limit(limit)
+            ).all())

@@ -1,0 +1,160 @@
+"""Order previews: every check an order must pass before the customer is asked to confirm.
+
+The preview answers "what exactly would be sent, what would it cost, and may it be sent?".
+The same preview is run again at confirmation (prices move, the session may have closed), and
+only a clean preview is placed, once, under its idempotency key.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from assistant.compliance import check_purchase
+from assistant.nlu import SecurityMaster
+from assistant.tools.brokerage import Brokerage, BrokerageError, OrderRequest
+from assistant.tools.trading_rules import (
+    CENT,
+    affordable_quantity,
+    estimate_fees,
+    lot_problem,
+    round_lot_down,
+    round_price,
+)
+
+
+class OrderDraft(BaseModel):
+    """What the customer asked for, before the checks; the slots of a place_order turn."""
+
+    code: str
+    side: Literal["buy", "sell"]
+    quantity: int | None = Field(default=None, gt=0)
+    quantity_mode: Literal["shares", "all", "half"] | None = None
+    price_type: Literal["limit", "market", "limit_up", "limit_down"]
+    price: Decimal | None = None
+
+
+class OrderPreview(BaseModel):
+    draft: OrderDraft
+    request: OrderRequest | None = Field(description="what would be sent; None when a check failed")
+    name: str
+    board: str
+    risk_level: str
+    last_price: Decimal
+    limit_up: Decimal
+    limit_down: Decimal
+    est_price: Decimal
+    est_amount: Decimal
+    est_fees: Decimal
+    problems: list[str] = Field(description="why it cannot be placed, each with what to do")
+    risk_notes: list[str]
+
+    @property
+    def ok(self) -> bool:
+        return self.request is not None and not self.problems
+
+
+def _fmt_time(dt) -> str:
+    return dt.strftime("%Y-%m-%d %H:%M")
+
+
+class OrderDesk:
+    def __init__(self, brokerage: Brokerage, master: SecurityMaster) -> None:
+        self.brokerage = brokerage
+        self.master = master
+
+    def preview(self, customer_id: str, draft: OrderDraft) -> OrderPreview:
+        sec = self.master.get(draft.code)
+        if sec is None:
+            raise BrokerageError("unknown_security", f"未找到证券代码 {draft.code}。")
+        q = self.brokerage.quote(sec.code)
+        problems: list[str] = []
+        notes: list[str] = []
+
+        session = self.brokerage.session_status()
+        if not session.open:
+            problems.append(
+                f"现在不在交易时间（{session.reason}），本渠道不受理非交易时间的委托。"
+                f"下一个可委托时段从 {_fmt_time(session.next_open)} 开始，届时可再来下单。"
+            )
+
+        if draft.price_type == "market":
+            est_price = q.last
+            notes.append("市价委托按成交时的市场价格成交，成交价可能与当前价格不同。")
+        elif draft.price_type == "limit_up":
+            est_price = q.limit_up
+        elif draft.price_type == "limit_down":
+            est_price = q.limit_down
+        else:
+            est_price = draft.price or Decimal("0")
+            if round_price(sec, est_price) != est_price:
+                problems.append(f"委托价格的最小变动单位是 {'0.001' if sec.kind == 'etf' else '0.01'} 元，请调整价格。")
+            if not (q.limit_down <= est_price <= q.limit_up):
+                problems.append(
+                    f"委托价格 {est_price} 元超出今日涨跌幅限制，{sec.name}今日可委托价格范围为 "
+                    f"{q.limit_down}–{q.limit_up} 元。"
+                )
+
+        positions = {p.code: p for p in self.brokerage.positions(customer_id)}
+        held = positions[sec.code].quantity if sec.code in positions else 0
+        sellable = positions[sec.code].sellable if sec.code in positions else 0
+        balance = self.brokerage.balance(customer_id)
+
+        quantity = draft.quantity or 0
+        if draft.quantity_mode in ("all", "half"):
+            if draft.side == "sell":
+                quantity = sellable if draft.quantity_mode == "all" else round_lot_down(sec, sellable // 2)
+            else:
+                most = affordable_quantity(sec, balance.available, est_price) if est_price > 0 else 0
+                quantity = most if draft.quantity_mode == "all" else round_lot_down(sec, most // 2)
+            if quantity <= 0:
+                problems.append("按您的" + ("可卖数量" if draft.side == "sell" else "可用资金") + "计算，可委托数量不足一个交易单位。")
+
+        if quantity > 0 and (problem := lot_problem(sec, draft.side, quantity, held)):
+            problems.append(problem)
+
+        amount = (est_price * quantity).quantize(CENT)
+        fees = estimate_fees(sec, draft.side, amount).total if quantity else Decimal("0.00")
+        if quantity > 0 and draft.side == "buy" and amount + fees > balance.available:
+            most = affordable_quantity(sec, balance.available, est_price) if est_price > 0 else 0
+            problems.append(
+                f"可用资金不足：本次约需 {amount + fees:,.2f} 元（含费用），您的可用资金为 {balance.available:,.2f} 元"
+                + (f"，按此价格最多可买 {most} 股。" if most else "。")
+                + "如需入金，请在 App「交易—银证转账」办理。"
+            )
+        if quantity > 0 and draft.side == "sell" and quantity > sellable:
+            if held == 0:
+                problems.append(f"您的账户没有{sec.name}的持仓，无法卖出。")
+            else:
+                problems.append(
+                    f"可卖数量不足：您持有{sec.name} {held} 股，其中可卖 {sellable} 股"
+                    "（当日买入的股票下一交易日才能卖出，已挂卖单的数量也不能重复卖出）。"
+                )
+
+        if draft.side == "buy":
+            profile = self.brokerage.customer(customer_id)
+            risk = self.brokerage.risk_profile(customer_id)
+            for issue in check_purchase(customer_level=risk.level, assessment_expired=risk.expired,
+                                        product_risk=sec.risk_level, board=sec.board,
+                                        permissions=profile.permissions, security_label=sec.name):
+                problems.append(issue.message)
+            if sec.is_st:
+                notes.append(f"{sec.name}为风险警示股票，价格涨跌幅限制为 5%，存在退市风险。")
+            if sec.board in ("star", "chinext", "bse"):
+                notes.append(f"{sec.board_name}股票涨跌幅限制更宽，价格波动风险较大。")
+        notes.append("行情为模拟数据，仅供演示；实际成交价以交易所撮合结果为准。")
+
+        request = None
+        if not problems and quantity > 0:
+            request = OrderRequest(
+                code=sec.code, side=draft.side, quantity=quantity,
+                price_type="market" if draft.price_type == "market" else "limit",
+                limit_price=None if draft.price_type == "market" else est_price,
+            )
+        return OrderPreview(
+            draft=draft, request=request, name=sec.name, board=sec.board, risk_level=sec.risk_level,
+            last_price=q.last, limit_up=q.limit_up, limit_down=q.limit_down, est_price=est_price,
+            est_amount=amount, est_fees=fees, problems=problems, risk_notes=notes,
+        )
