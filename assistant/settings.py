@@ -53,6 +53,7 @@ class Settings(BaseSettings):
     llm_temperature: float = 0.1
 
     # Conversation engine.
+    nlu_model_dir: Path | None = None  # trained intent models, keyed by data hash; default var/nlu
     nlu_min_confidence: float = Field(default=0.5, ge=0, le=1)  # below it: knowledge base, then clarify
     # Until bearer tokens arrive, X-Customer-Id names the signed-in customer. Never in production.
     dev_customer_header: bool = True
@@ -68,6 +69,10 @@ class Settings(BaseSettings):
     @property
     def resolved_database_url(self) -> str:
         return self.database_url or f"sqlite:///{self.var_dir / 'assistant.db'}"
+
+    @property
+    def resolved_nlu_model_dir(self) -> Path:
+        return self.nlu_model_dir or self.var_dir / "nlu"
 
     @property
     def resolved_chroma_path(self) -> Path:

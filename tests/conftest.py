@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import shutil
+from datetime import datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -34,8 +36,8 @@ def make_settings(var_dir: Path, kb_dir: Path, **overrides) -> Settings:
         var_dir=var_dir,
         kb_dir=kb_dir,
         prompts_dir=PROJECT_ROOT / "prompts",
-        environment="test",
-        **overrides,
+        # Trained intent models are keyed by the hash of their data: safe to share between tests.
+        **{"environment": "test", "nlu_model_dir": PROJECT_ROOT / "var" / "nlu", **overrides},
     )
 
 
@@ -61,3 +63,66 @@ def full_kb(tmp_path_factory, embedder) -> KnowledgeBase:
     report = kb.ingest()
     assert not report.failed, report.failed
     return kb
+
+
+# --- conversation engine ------------------------------------------------------------------------
+
+TRADING_NOW = datetime(2026, 11, 25, 10, 30, tzinfo=ZoneInfo("Asia/Shanghai"))  # a Wednesday session
+
+
+class MutableClock:
+    def __init__(self, now: datetime = TRADING_NOW) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **kwargs) -> None:
+        self.now += timedelta(**kwargs)
+
+
+@pytest.fixture(scope="session")
+def nlu_parser(embedder):
+    from assistant.app import build_nlu
+
+    parser = build_nlu(make_settings(PROJECT_ROOT / "var", PROJECT_ROOT / "knowledge_base"), embedder)
+    parser.classifier.ensure_trained()
+    return parser
+
+
+@pytest.fixture
+def clock() -> MutableClock:
+    return MutableClock()
+
+
+@pytest.fixture
+def engine(tmp_path, nlu_parser, clock):
+    """A conversation engine over a fresh, seeded simulator; no knowledge base."""
+    from assistant.app import build_engine
+
+    db = Database(f"sqlite:///{tmp_path / 'engine.db'}")
+    db.migrate()
+    settings = make_settings(tmp_path / "var", PROJECT_ROOT / "knowledge_base")
+    yield build_engine(settings, db, nlu_parser, kb=lambda: None, clock=clock)
+    db.dispose()
+
+
+class Chat:
+    """One conversation, turn by turn, as a customer would have it."""
+
+    def __init__(self, engine, customer_id: str | None) -> None:
+        self.engine = engine
+        self.customer_id = customer_id
+        self.id = engine.start(customer_id=customer_id).id
+
+    def say(self, text: str):
+        return self.engine.handle(self.id, self.customer_id, text)
+
+
+def orders_of(engine, customer_id: str):
+    return engine.brokerage.orders(customer_id, day=None)
+
+
+def assistant_orders(engine, customer_id: str):
+    """Orders the assistant placed (the seeded history came from the app)."""
+    return [o for o in orders_of(engine, customer_id) if o.created_at >= TRADING_NOW - timedelta(hours=2)]

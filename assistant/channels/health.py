@@ -16,13 +16,14 @@ def healthz() -> dict:
 
 @router.get("/readyz")
 def readyz(request: Request) -> JSONResponse:
-    """Database reachable, index loaded, embedding model loaded: the service can answer."""
+    """Database reachable, index and intent model loaded: the service can answer."""
     state = request.app.state
     kb = getattr(state, "kb", None)
     checks = {
         "database": state.db.ping(),
         "embeddings": kb is not None,
         "index": bool(kb and kb.ready),
+        "intent_model": bool(getattr(state, "engine", None) and state.engine.parser.classifier.ready),
     }
     body = {
         "status": "ready" if all(checks.values()) else "not_ready",

@@ -43,8 +43,10 @@ CARRY_OVER = {"market_quote", "positions", "order_status", "trade_history", "ope
 NEEDS_SIGN_IN = {"account_balance", "positions", "order_status", "trade_history", "place_order", "cancel_order",
                  "account_opening_status"}
 _CORRECTION = re.compile(r"不对|不是|改成|改为|换成|改一下|应该是|错了|我说的是|重新")
+_NEGATION = re.compile(r"不|别|没|否|错|改|算了|取消")
+_DECLINE = re.compile(r"不撤|别撤|不卖|别卖|不买|别买|不下|别下|先不|不要了|不用了|不办了")
 _FOLLOW_UP = re.compile(r"呢[?？]?$|^那|^还有|^再查|^换")
-_BARE_NUMBER = re.compile(r"^\s*([\d.]+|[零〇一二两三四五六七八九十百千万点]+)\s*(股|手|元|块)?\s*[。.!！]?\s*$")
+_BARE_NUMBER = re.compile(r"^\s*(\d+(?:\.\d+)?|[零〇一二两三四五六七八九十百千万点]+)\s*(股|手|元|块)?\s*[。.!！]?\s*$")
 
 
 @dataclass
@@ -117,16 +119,24 @@ class ConversationEngine:
                     return self._reply(turn, "confirm", "confirm",
                                        "确认已超时（预览后 2 分钟内有效），这笔委托没有提交。如仍需办理，请重新告诉我。")
                 notice = "之前的委托预览已超时失效，没有提交。"
-            elif label == "confirm":
-                return self._execute(turn, state, pending)
             elif pending.kind == "place_order" and self._is_correction(turn, label, slots):
                 merged = {**pending.slots, **_order_slots(slots)}
                 return self._place_order(turn, state, merged, prefix="已按您的修改重新生成委托。\n")
-            elif label == "deny":
-                what = "委托" if pending.kind == "place_order" else "撤单"
-                return self._reply(turn, "deny", "confirm", f"好的，已取消，这笔{what}没有提交。还有什么可以帮您？")
+            elif self._is_explicit_yes(turn):
+                return self._execute(turn, state, pending)
+            elif label == "confirm":
+                # A hesitant or mixed "yes" is not consent to trade: ask again, keep the preview.
+                state.pending_action = pending
+                return self._reply(turn, "confirm", "confirm",
+                                   "为确保是您本人的明确意愿，请直接回复“确认”提交，或回复“取消”放弃。",
+                                   pending=self._pending_out(pending))
+            elif label == "deny" or _DECLINE.search(turn.text):
+                if pending.kind == "place_order":
+                    return self._reply(turn, "deny", "confirm", "好的，已取消，这笔委托没有提交。还有什么可以帮您？")
+                return self._reply(turn, "deny", "confirm", "好的，不撤单，这笔委托继续有效。还有什么可以帮您？")
             else:
-                notice = "刚才待确认的委托没有提交。"
+                notice = ("刚才待确认的委托没有提交。" if pending.kind == "place_order"
+                          else "刚才的撤单没有办理，原委托继续有效。")
 
         asked = state.pending_slot
         if asked is not None:
@@ -139,13 +149,29 @@ class ConversationEngine:
             if answer and not confident_switch:
                 return self._run(asked.intent, turn, state, {**asked.slots, **answer}, notice)
 
+        carried = False
         if state.last_intent in CARRY_OVER and self._carries_over(turn, state, label, intent.confidence, slots):
-            label = state.last_intent
+            label, carried = state.last_intent, True
             slots = {**_without_targets(state.last_slots), **slots}
 
-        if intent.confidence < self.min_confidence and intent.source == "model" and label == intent.label:
+        if not carried and _BARE_NUMBER.match(turn.text) and intent.source == "model":
+            # A lone number answers nothing that was asked: a code is a quote, anything else is unclear.
+            if "security" in slots:
+                return self._run("market_quote", turn, state, slots, notice)
+            return self._reply(turn, label, "clarify", notice + "请问这个数字是指什么？例如要查询的证券代码、"
+                               "买卖的数量或价格，请说完整一些，比如“买入 600519 100股”。")
+        if not carried and intent.confidence < self.min_confidence and intent.source == "model":
             return self._low_confidence(turn, state, notice)
         return self._run(label, turn, state, slots, notice)
+
+    def _is_explicit_yes(self, turn: Turn) -> bool:
+        """Consent to execute: a plain yes (rule) or a confident one with no negation or new terms."""
+        intent = turn.parse.intent
+        if intent.label != "confirm":
+            return False
+        if intent.source == "rule":
+            return True
+        return intent.confidence >= 0.85 and not _NEGATION.search(turn.text) and not _order_slots(turn.parse.slots.filled())
 
     def _is_correction(self, turn: Turn, label: str, slots: dict) -> bool:
         changes = _order_slots(slots)
@@ -155,8 +181,6 @@ class ConversationEngine:
 
     def _carries_over(self, turn: Turn, state: DialogueState, label: str, confidence: float, slots: dict) -> bool:
         if not any(k in slots for k in ("security", "date_range", "permission", "security_candidates")):
-            return False
-        if label == state.last_intent:
             return False
         short = len(turn.text) <= 12
         follow_up = bool(_FOLLOW_UP.search(turn.text))

@@ -51,7 +51,7 @@ for _label, _forms in {
     "deny": "不 不要 不用 不用了 不是 否 算了 算了吧 取消 取消吧 不买了 不卖了 不下了 先不了 no n nope 再想想 等等 不对",
     "human_agent": "转人工 人工 人工客服 真人 找人工 转人工客服 人工服务 我要人工 客服",
     "greeting": "你好 您好 在吗 在不在 hi hello 早上好 下午好 晚上好 哈喽 嗨",
-    "goodbye": "再见 拜拜 bye 谢谢再见 没事了 好的谢谢 谢谢 多谢 感谢",
+    "goodbye": "再见 拜拜 bye 谢谢再见 没事了 好的谢谢 谢谢 多谢 感谢 88 886 拜",
 }.items():
     for _form in _forms.split():
         RULES[_form] = _label
@@ -161,6 +161,10 @@ class IntentClassifier:
         model.temperature = temperature
         log.info("intent model trained on %d utterances, temperature %.2f", len(texts), temperature)
         return model
+
+    @property
+    def ready(self) -> bool:
+        return self._trained is not None
 
     def ensure_trained(self) -> TrainedModel:
         if self._trained is not None:

@@ -31,8 +31,8 @@ _LIMIT_DOWN = re.compile(r"跌停价|跌停板价")
 _BUY = re.compile(r"买入|买进|买|购入|加仓|建仓|抄底|补仓|buy", re.IGNORECASE)
 _SELL = re.compile(r"卖出|卖掉|卖了|卖|抛|减仓|清仓|止损|sell", re.IGNORECASE)
 _NOT_TRADE = re.compile(r"买了什么|卖了什么|买过|卖过|买的|卖的|买卖记录")
-_ORDER_ID = re.compile(r"(?:委托|订单|单子|单)\s*(?:编号|号码|号|ID|id)?\s*[:：#]?\s*(\d{3,12})")
-_ORDER_ID_HASH = re.compile(r"#\s*(\d{3,12})")
+_ORDER_ID = re.compile(r"(?:委托|订单|单子|单)\s*(?:编号|号码|号|ID|id)?\s*[:：#]?\s*(\d{1,12})(?![\d.]|\s*(?:股|手|元|块|%))")
+_ORDER_ID_HASH = re.compile(r"#\s*(\d{1,12})")
 
 _PERMISSIONS = [
     ("star", re.compile(r"科创板|科创|kcb|688", re.IGNORECASE)),

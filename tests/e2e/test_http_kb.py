@@ -29,7 +29,7 @@ def test_health_and_readiness(client) -> None:
     ready = client.get("/readyz")
     assert ready.status_code == 200
     body = ready.json()
-    assert body["status"] == "ready" and body["checks"] == {"database": True, "embeddings": True, "index": True}
+    assert body["status"] == "ready" and body["checks"] == {"database": True, "embeddings": True, "index": True, "intent_model": True}
     assert body["indexed_chunks"] > 0
 
 
