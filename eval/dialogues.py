@@ -19,17 +19,17 @@ from __future__ import annotations
 
 import tempfile
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 
 import yaml
 from rich.console import Console
-from sqlalchemy import func, select
 
 from assistant.nlu import NluParser
 from assistant.settings import Settings
 from assistant.storage import Database
 from assistant.tools import SHANGHAI
+from assistant.tools.simulator import ManualClock
 
 DIALOGUES = Path(__file__).resolve().parent / "datasets" / "dialogues.yaml"
 DEFAULT_NOW = datetime(2026, 11, 25, 10, 30, tzinfo=SHANGHAI)  # a Wednesday, continuous trading
@@ -50,23 +50,12 @@ def load_dialogues(path: Path = DIALOGUES) -> list[dict]:
     return data
 
 
-class _Clock:
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
-def _orders(db: Database, customer_id: str | None) -> tuple[int, int]:
-    from assistant.tools.simulator.models import SimOrder
-
+def _orders(engine, customer_id: str | None) -> tuple[int, int]:
+    """(placed, cancelled) today: the seeded history lies on earlier trading days."""
     if customer_id is None:
         return 0, 0
-    with db.session() as s:
-        base = select(func.count()).select_from(SimOrder).where(SimOrder.customer_id == customer_id,
-                                                                SimOrder.idempotency_key.is_not(None))
-        return s.scalar(base), s.scalar(base.where(SimOrder.status == "cancelled"))
+    orders = engine.brokerage.orders(customer_id, day=engine.brokerage.now().date())
+    return len(orders), sum(o.status == "cancelled" for o in orders)
 
 
 def run_dialogue(dialogue: dict, parser: NluParser, kb, settings: Settings, workdir: Path) -> Outcome:
@@ -77,7 +66,7 @@ def run_dialogue(dialogue: dict, parser: NluParser, kb, settings: Settings, work
     db = Database(f"sqlite:///{db_path}")
     db.migrate()
     now = dialogue.get("now")
-    clock = _Clock(datetime.fromisoformat(now).replace(tzinfo=SHANGHAI) if now else DEFAULT_NOW)
+    clock = ManualClock(datetime.fromisoformat(now) if now else DEFAULT_NOW)
     engine = build_engine(settings, db, parser, kb=lambda: kb, clock=clock)
     customer = dialogue.get("customer")
     customer = str(customer) if customer is not None else None
@@ -85,7 +74,7 @@ def run_dialogue(dialogue: dict, parser: NluParser, kb, settings: Settings, work
     failures: list[str] = []
     try:
         for i, turn in enumerate(dialogue["turns"], start=1):
-            clock.now += timedelta(seconds=turn.get("advance_s", 5))
+            clock.advance(seconds=turn.get("advance_s", 5))
             reply = engine.handle(conv.id, customer, turn["user"])
             expect = turn.get("expect", {})
             where = f"turn {i} “{turn['user']}”"
@@ -106,7 +95,7 @@ def run_dialogue(dialogue: dict, parser: NluParser, kb, settings: Settings, work
             if "cited" in expect and bool(reply.citations) != expect["cited"]:
                 failures.append(f"{where}: citations {len(reply.citations)}")
             if "orders_placed" in expect or "orders_cancelled" in expect:
-                placed, cancelled = _orders(db, customer)
+                placed, cancelled = _orders(engine, customer)
                 if "orders_placed" in expect and placed != expect["orders_placed"]:
                     failures.append(f"{where}: {placed} orders placed, expected {expect['orders_placed']}")
                 if "orders_cancelled" in expect and cancelled != expect["orders_cancelled"]:

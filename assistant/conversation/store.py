@@ -39,7 +39,6 @@ class DialogueState(BaseModel):
     last_slots: dict[str, Any] = Field(default_factory=dict)
     pending_slot: PendingSlot | None = None
     pending_action: PendingAction | None = None
-    unanswered_in_row: int = 0
 
 
 class ConversationNotFound(Exception):
@@ -63,9 +62,6 @@ class ConversationStore:
             if conv is None:
                 raise ConversationNotFound(conversation_id)
             return conv
-
-    def load_state(self, conversation_id: str) -> DialogueState:
-        return DialogueState.model_validate(self.get(conversation_id).state or {})
 
     def save_turn(self, conversation_id: str, state: DialogueState, messages: list[dict], now: datetime) -> None:
         """The new state and the turn's messages in one transaction: all or nothing."""

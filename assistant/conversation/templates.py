@@ -7,8 +7,17 @@ from decimal import Decimal
 
 from assistant.compliance import LEVEL_NAMES, matching_range
 from assistant.nlu import BOARD_NAMES
-from assistant.tools.brokerage import AccountOpening, Balance, Order, PermissionStatus, Position, Quote, RiskProfile, Trade
-from assistant.tools.orders import OrderPreview
+from assistant.tools import (
+    AccountOpening,
+    Balance,
+    Order,
+    OrderPreview,
+    PermissionStatus,
+    Position,
+    Quote,
+    RiskProfile,
+    Trade,
+)
 
 SIDE = {"buy": "买入", "sell": "卖出"}
 STATUS = {"open": "未成交", "filled": "已成交", "cancelled": "已撤销"}

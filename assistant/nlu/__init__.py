@@ -5,10 +5,9 @@ from assistant.nlu.normalize import normalize_text
 from assistant.nlu.parser import NluParser
 from assistant.nlu.securities import BOARD_NAMES, Security, SecurityMaster, default_master
 from assistant.nlu.slots import chinese_to_number
-from assistant.nlu.taxonomy import ACCOUNT_INTENTS, INTENTS, LABELS
+from assistant.nlu.taxonomy import INTENTS, LABELS
 
 __all__ = [
-    "ACCOUNT_INTENTS",
     "BOARD_NAMES",
     "INTENTS",
     "LABELS",

@@ -156,19 +156,6 @@ class SecurityMaster:
                 found.append((start, s.ref(window, "pinyin")))
                 taken.append((start, start + n))
 
-    def candidates(self, mention: str, limit: int = 3) -> list[Security]:
-        """Securities whose name or alias contains the mention (for "哪个银行?" style questions)."""
-        mention = mention.lower()
-        out: list[Security] = []
-        for term, s in self._names.items():
-            if mention and mention in term and s not in out:
-                out.append(s)
-        return out[:limit]
-
-    def lexicon(self) -> list[str]:
-        """Names and aliases, for tokenisers and speech hotwords."""
-        return sorted(self._names)
-
 
 def _is_word_boundary(text: str, start: int, end: int) -> bool:
     before = text[start - 1] if start > 0 else " "

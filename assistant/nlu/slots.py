@@ -24,7 +24,7 @@ _QTY = re.compile(rf"({_NUM})\s*(股|手|张|份)")
 _QTY_ALL = re.compile(r"全部|全仓|所有|清仓|全卖|都卖|梭哈")
 _QTY_HALF = re.compile(r"一半|半仓|二分之一")
 _PRICE_YUAN = re.compile(rf"({_NUM})\s*(?:元|块|rmb|RMB)(?:钱)?\s*([{_CN_NUM}\d])?(?!\s*(?:股|手|钱的|市值))")
-_PRICE_AT = re.compile(rf"(?:价格|价位|限价|挂|以|按|@|价)\s*[:：]?\s*(\d+(?:\.\d+)?)(?!\s*(?:股|手|%|万|天|号|日|月))")
+_PRICE_AT = re.compile(r"(?:价格|价位|限价|挂|以|按|@|价)\s*[:：]?\s*(\d+(?:\.\d+)?)(?!\s*(?:股|手|%|万|天|号|日|月))")
 _MARKET = re.compile(r"市价|对手价|最优价|现价|立即成交|马上成交")
 _LIMIT_UP = re.compile(r"涨停价|涨停板价")
 _LIMIT_DOWN = re.compile(r"跌停价|跌停板价")
@@ -149,21 +149,6 @@ def extract_date_range(text: str, today: date) -> DateRange | None:
         return rng(min(a, b), max(a, b), f"{ma}到{mb}")
     if len(dates) == 1:
         return rng(dates[0][0], dates[0][0], dates[0][1])
-    words = [
-        ("今天", lambda: (today, today)), ("今日", lambda: (today, today)), ("当天", lambda: (today, today)),
-        ("前天", lambda: (today - timedelta(days=2),) * 2), ("昨天", lambda: (today - timedelta(days=1),) * 2),
-        ("昨日", lambda: (today - timedelta(days=1),) * 2),
-        ("上周", lambda: (today - timedelta(days=today.weekday() + 7), today - timedelta(days=today.weekday() + 1))),
-        ("上个星期", lambda: (today - timedelta(days=today.weekday() + 7), today - timedelta(days=today.weekday() + 1))),
-        ("本周", lambda: (today - timedelta(days=today.weekday()), today)),
-        ("这周", lambda: (today - timedelta(days=today.weekday()), today)),
-        ("这个星期", lambda: (today - timedelta(days=today.weekday()), today)),
-        ("上个月", lambda: _month_range(*((today.year, today.month - 1) if today.month > 1 else (today.year - 1, 12)))),
-        ("上月", lambda: _month_range(*((today.year, today.month - 1) if today.month > 1 else (today.year - 1, 12)))),
-        ("本月", lambda: (today.replace(day=1), today)), ("这个月", lambda: (today.replace(day=1), today)),
-        ("今年", lambda: (date(today.year, 1, 1), today)), ("去年", lambda: (date(today.year - 1, 1, 1), date(today.year - 1, 12, 31))),
-        ("上个季度", lambda: _last_quarter(today)), ("上季度", lambda: _last_quarter(today)),
-    ]
     if m := _RECENT.search(t):
         n = chinese_to_number(m.group(1)) if m.group(1) else Decimal(1)
         unit = m.group(2)
@@ -182,10 +167,10 @@ def extract_date_range(text: str, today: date) -> DateRange | None:
                 year = today.year if int(month) <= today.month else today.year - 1
             start, end = _month_range(year, int(month))
             return rng(start, end, m.group(0))
-    for word, fn in words:
-        if word in t:
-            start, end = fn()
-            return rng(start, end, word)
+    for words, span in _CALENDAR_WORDS:
+        for word in words:
+            if word in t:
+                return rng(*span(today), word)
     return None
 
 
@@ -194,6 +179,25 @@ def _last_quarter(today: date) -> tuple[date, date]:
     year, q = (today.year, q - 1) if q > 0 else (today.year - 1, 3)
     start = date(year, q * 3 + 1, 1)
     return start, _month_range(year, q * 3 + 3)[1]
+
+
+def _last_month(today: date) -> tuple[date, date]:
+    return _month_range(*((today.year, today.month - 1) if today.month > 1 else (today.year - 1, 12)))
+
+
+# Checked in this order; each entry's words are synonyms.
+_CALENDAR_WORDS = [
+    (("今天", "今日", "当天"), lambda d: (d, d)),
+    (("前天",), lambda d: (d - timedelta(days=2),) * 2),
+    (("昨天", "昨日"), lambda d: (d - timedelta(days=1),) * 2),
+    (("上周", "上个星期"), lambda d: (d - timedelta(days=d.weekday() + 7), d - timedelta(days=d.weekday() + 1))),
+    (("本周", "这周", "这个星期"), lambda d: (d - timedelta(days=d.weekday()), d)),
+    (("上个月", "上月"), _last_month),
+    (("本月", "这个月"), lambda d: (d.replace(day=1), d)),
+    (("今年",), lambda d: (date(d.year, 1, 1), d)),
+    (("去年",), lambda d: (date(d.year - 1, 1, 1), date(d.year - 1, 12, 31))),
+    (("上个季度", "上季度"), _last_quarter),
+]
 
 
 def extract_order_id(text: str) -> str | None:

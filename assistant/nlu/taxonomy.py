@@ -46,17 +46,3 @@ INTENTS: dict[str, str] = {
 }
 
 LABELS: tuple[str, ...] = tuple(INTENTS)
-
-# Intents that read or change the signed-in customer's own account.
-ACCOUNT_INTENTS = frozenset(
-    {
-        "account_balance",
-        "positions",
-        "order_status",
-        "trade_history",
-        "place_order",
-        "cancel_order",
-        "account_opening_status",
-        "risk_assessment",
-    }
-)

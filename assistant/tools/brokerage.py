@@ -27,7 +27,6 @@ PERMISSION_RULES: dict[str, tuple[Decimal, int]] = {
     "margin": (Decimal("500000"), 6),
     "cbond": (Decimal("100000"), 24),
 }
-BOARD_PERMISSION = {"star": "star", "chinext": "chinext", "bse": "bse"}
 
 
 class BrokerageError(Exception):

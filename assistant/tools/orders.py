@@ -97,17 +97,23 @@ class OrderDesk:
                     f"{q.limit_down}–{q.limit_up} 元。"
                 )
 
-        positions = {p.code: p for p in self.brokerage.positions(customer_id)}
-        held = positions[sec.code].quantity if sec.code in positions else 0
-        sellable = positions[sec.code].sellable if sec.code in positions else 0
-        balance = self.brokerage.balance(customer_id)
+        # A sale is limited by the shares held, a purchase by cash: read only the one that applies
+        # (each read values the whole account at current prices).
+        held = sellable = 0
+        available = Decimal("0")
+        if draft.side == "sell":
+            position = next((p for p in self.brokerage.positions(customer_id) if p.code == sec.code), None)
+            if position is not None:
+                held, sellable = position.quantity, position.sellable
+        else:
+            available = self.brokerage.balance(customer_id).available
 
         quantity = draft.quantity or 0
         if draft.quantity_mode in ("all", "half"):
             if draft.side == "sell":
                 quantity = sellable if draft.quantity_mode == "all" else round_lot_down(sec, sellable // 2)
             else:
-                most = affordable_quantity(sec, balance.available, est_price) if est_price > 0 else 0
+                most = affordable_quantity(sec, available, est_price) if est_price > 0 else 0
                 quantity = most if draft.quantity_mode == "all" else round_lot_down(sec, most // 2)
             if quantity <= 0:
                 problems.append("按您的" + ("可卖数量" if draft.side == "sell" else "可用资金") + "计算，可委托数量不足一个交易单位。")
@@ -117,10 +123,10 @@ class OrderDesk:
 
         amount = (est_price * quantity).quantize(CENT)
         fees = estimate_fees(sec, draft.side, amount).total if quantity else Decimal("0.00")
-        if quantity > 0 and draft.side == "buy" and amount + fees > balance.available:
-            most = affordable_quantity(sec, balance.available, est_price) if est_price > 0 else 0
+        if quantity > 0 and draft.side == "buy" and amount + fees > available:
+            most = affordable_quantity(sec, available, est_price) if est_price > 0 else 0
             problems.append(
-                f"可用资金不足：本次约需 {amount + fees:,.2f} 元（含费用），您的可用资金为 {balance.available:,.2f} 元"
+                f"可用资金不足：本次约需 {amount + fees:,.2f} 元（含费用），您的可用资金为 {available:,.2f} 元"
                 + (f"，按此价格最多可买 {most} 股。" if most else "。")
                 + "如需入金，请在 App「交易—银证转账」办理。"
             )

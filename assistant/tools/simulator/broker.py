@@ -10,7 +10,7 @@ tomorrow).
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
 from sqlalchemy import func, select
@@ -51,6 +51,19 @@ Clock = Callable[[], datetime]
 
 def system_clock() -> datetime:
     return datetime.now(SHANGHAI)
+
+
+class ManualClock:
+    """A clock that stands still until moved: a pinned demo time, scripted dialogues, tests."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now if now.tzinfo else now.replace(tzinfo=SHANGHAI)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **kwargs) -> None:
+        self.now += timedelta(**kwargs)
 
 
 class SimulatedBrokerage:
@@ -115,25 +128,28 @@ class SimulatedBrokerage:
     def _positions(self, s: Session, customer_id: str) -> list[Position]:
         start, end = self._today_bounds()
         rows = s.scalars(select(SimPosition).where(SimPosition.customer_id == customer_id).order_by(SimPosition.code)).all()
+        if not rows:
+            return []
+        # Not sellable today: shares bought today (T+1) and shares already offered in open sell orders.
+        bought_today = dict(s.execute(
+            select(SimTrade.code, func.sum(SimTrade.quantity)).where(
+                SimTrade.customer_id == customer_id, SimTrade.side == "buy",
+                SimTrade.traded_at >= start, SimTrade.traded_at <= end).group_by(SimTrade.code)
+        ).all())
+        selling = dict(s.execute(
+            select(SimOrder.code, func.sum(SimOrder.quantity - SimOrder.filled_quantity)).where(
+                SimOrder.customer_id == customer_id, SimOrder.side == "sell", SimOrder.status == "open")
+            .group_by(SimOrder.code)
+        ).all())
         out = []
         for p in rows:
-            bought_today = s.scalar(
-                select(func.coalesce(func.sum(SimTrade.quantity), 0)).where(
-                    SimTrade.customer_id == customer_id, SimTrade.code == p.code, SimTrade.side == "buy",
-                    SimTrade.traded_at >= start, SimTrade.traded_at <= end)
-            ) or 0
-            selling = s.scalar(
-                select(func.coalesce(func.sum(SimOrder.quantity - SimOrder.filled_quantity), 0)).where(
-                    SimOrder.customer_id == customer_id, SimOrder.code == p.code, SimOrder.side == "sell",
-                    SimOrder.status == "open")
-            ) or 0
             q = self.quote(p.code)
             value = (q.last * p.quantity).quantize(CENT)
             cost = (p.cost_price * p.quantity).quantize(CENT)
             profit = value - cost
             out.append(Position(
                 code=p.code, name=q.name, quantity=p.quantity,
-                sellable=max(p.quantity - int(bought_today) - int(selling), 0),
+                sellable=max(p.quantity - int(bought_today.get(p.code, 0)) - int(selling.get(p.code, 0)), 0),
                 cost_price=p.cost_price, last_price=q.last, market_value=value, profit=profit,
                 profit_pct=(profit / cost * 100).quantize(Decimal("0.01")) if cost else Decimal("0"),
             ))
@@ -332,6 +348,7 @@ class SimulatedBrokerage:
         """Fill open orders the price has crossed since; orders from earlier days expire."""
         now = self.now()
         start, _ = self._today_bounds()
+        market_open = session_check(now).open
         for order in s.scalars(select(SimOrder).where(SimOrder.customer_id == customer_id,
                                                       SimOrder.status == "open")).all():
             if order.created_at < start:
@@ -339,7 +356,7 @@ class SimulatedBrokerage:
                 order.status = "cancelled"
                 order.updated_at = now
                 continue
-            if session_check(now).open:
+            if market_open:
                 last = self.quote(order.code).last
                 if self._marketable(order, last):
                     self._fill(s, order, last, now)

@@ -72,6 +72,14 @@ DEMO_CUSTOMERS = [
 ]
 
 
+_SCORES = {"C1": 18, "C2": 35, "C3": 52, "C4": 70, "C5": 88}  # questionnaire score behind each level
+
+
+def _two_years_later(day: date) -> date:
+    """The house rule: an assessment is valid for 2 years (29 February ends on 28 February)."""
+    return day.replace(year=day.year + 2, day=28 if (day.month, day.day) == (2, 29) else day.day)
+
+
 def _months_ago(day: date, months: int) -> date:
     year, month = divmod(day.year * 12 + day.month - 1 - months, 12)
     return date(year, month + 1, min(day.day, 28))
@@ -95,9 +103,8 @@ def seed_demo_data(db: Database, broker: SimulatedBrokerage) -> bool:
                              bank_card_tail=c.id[-4:]))
             if c.level:
                 assessed = today - timedelta(days=c.assessed_days_ago)
-                s.add(SimRiskAssessment(customer_id=c.id, level=c.level, score={"C1": 18, "C2": 35, "C3": 52, "C4": 70, "C5": 88}[c.level],
-                                        assessed_on=assessed, expires_on=assessed.replace(year=assessed.year + 2)
-                                        if not (assessed.month == 2 and assessed.day == 29) else assessed + timedelta(days=730)))
+                s.add(SimRiskAssessment(customer_id=c.id, level=c.level, score=_SCORES[c.level], assessed_on=assessed,
+                                        expires_on=_two_years_later(assessed)))
             for p in c.permissions:
                 s.add(SimPermission(customer_id=c.id, permission=p, granted_on=_months_ago(today, 12)))
             for code, qty, cost in c.positions:
