@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
 from fastapi import APIRouter, Request
-from pydantic import BaseModel, StringConstraints
+from pydantic import BaseModel
+
+from assistant.channels.kb import QueryText
 
 router = APIRouter(prefix="/v1/nlu", tags=["nlu"])
 
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
-
 
 class ParseRequest(BaseModel):
-    text: Text
+    text: QueryText
 
 
 class ParseResponse(BaseModel):

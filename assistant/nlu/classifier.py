@@ -71,6 +71,11 @@ class TrainedModel:
     data_hash: str
 
 
+def _log_softmax(z: np.ndarray) -> np.ndarray:
+    z = z - z.max(axis=1, keepdims=True)
+    return z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+
+
 def _word_tokens(text: str) -> list[str]:
     return [w for w in jieba.lcut(text) if w.strip()]
 
@@ -136,9 +141,8 @@ class IntentClassifier:
         m.labels = list(m.model.classes_)
         return m
 
-    def train(self) -> TrainedModel:
+    def train(self, data_hash: str) -> TrainedModel:
         texts, labels = self.load_training(self.training_path)
-        data_hash = self._data_hash()
         vectors = self._embed([normalize_text(t) for t in texts])
         # Temperature from out-of-fold logits: the model is over-confident on its own training data.
         y = np.array(labels)
@@ -151,10 +155,7 @@ class IntentClassifier:
         oof, truth_idx = np.vstack(logits), np.array(truth)
 
         def nll(t: float) -> float:
-            z = oof / t
-            z = z - z.max(axis=1, keepdims=True)
-            logp = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
-            return float(-logp[np.arange(len(truth_idx)), truth_idx].mean())
+            return float(-_log_softmax(oof / t)[np.arange(len(truth_idx)), truth_idx].mean())
 
         temperature = float(minimize_scalar(nll, bounds=(0.05, 20.0), method="bounded").x)
         model = self._fit(texts, labels, vectors, data_hash)
@@ -180,7 +181,7 @@ class IntentClassifier:
                     return self._trained
                 except Exception:  # a half-written or incompatible cache is rebuilt
                     log.warning("intent model cache %s unreadable; retraining", path)
-            model = self.train()
+            model = self.train(data_hash)
             if path:
                 path.parent.mkdir(parents=True, exist_ok=True)
                 tmp = path.with_suffix(".tmp")
@@ -195,9 +196,7 @@ class IntentClassifier:
         m = self.ensure_trained()
         vectors = self._embed([normalize_text(t) for t in texts])
         z = m.model.decision_function(self._features(m, texts, vectors)) / m.temperature
-        z = z - z.max(axis=1, keepdims=True)
-        p = np.exp(z)
-        return m.labels, p / p.sum(axis=1, keepdims=True)
+        return m.labels, np.exp(_log_softmax(z))
 
     def classify(self, text: str) -> Intent:
         rule = RULES.get(rule_key(text))
