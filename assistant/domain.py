@@ -109,3 +109,5 @@ class Reply(BaseModel):
     pending_confirmation: PendingConfirmation | None = None
     handoff: Handoff | None = None
     data: dict | None = Field(default=None, description="the tool result behind the text, for rich clients")
+    flags: list[str] = Field(default_factory=list,
+                             description="compliance rules the turn touched: input rules, and output:<rule> for a rewritten reply")

@@ -54,6 +54,7 @@ class Settings(BaseSettings):
 
     # Conversation engine.
     nlu_model_dir: Path | None = None  # trained intent models, keyed by data hash; default var/nlu
+    compliance_model_dir: Path | None = None  # the learned output check, keyed by data hash; default var/compliance
     nlu_min_confidence: float = Field(default=0.5, ge=0, le=1)  # below it: knowledge base, then clarify
     # Until bearer tokens arrive, X-Customer-Id names the signed-in customer. Never in production.
     dev_customer_header: bool = True
@@ -73,6 +74,10 @@ class Settings(BaseSettings):
     @property
     def resolved_nlu_model_dir(self) -> Path:
         return self.nlu_model_dir or self.var_dir / "nlu"
+
+    @property
+    def resolved_compliance_model_dir(self) -> Path:
+        return self.compliance_model_dir or self.var_dir / "compliance"
 
     @property
     def resolved_chroma_path(self) -> Path:

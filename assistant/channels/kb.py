@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field, StringConstraints
 
 from assistant.channels.errors import ApiError
+from assistant.compliance import mask_pii, review_output
 from assistant.domain import Citation
 from assistant.rag import KnowledgeBase
 
@@ -61,7 +62,8 @@ def ready_kb(request: Request) -> KnowledgeBase:
 
 @router.post("/search", response_model=SearchResponse)
 def search(body: SearchRequest, kb: Annotated[KnowledgeBase, Depends(ready_kb)]) -> SearchResponse:
-    hits = kb.search(body.query, k=body.k, doc_type=body.doc_type)
+    # Personal data in a query must not reach the logs or an embeddings endpoint.
+    hits = kb.search(mask_pii(body.query).text, k=body.k, doc_type=body.doc_type)
     return SearchResponse(
         hits=[
             SearchHitOut(
@@ -80,10 +82,11 @@ def search(body: SearchRequest, kb: Annotated[KnowledgeBase, Depends(ready_kb)])
 
 
 @router.post("/answer", response_model=AnswerResponse)
-def answer(body: AnswerRequest, kb: Annotated[KnowledgeBase, Depends(ready_kb)]) -> AnswerResponse:
-    result = kb.answer(body.question, doc_type=body.doc_type)
+def answer(body: AnswerRequest, kb: Annotated[KnowledgeBase, Depends(ready_kb)], request: Request) -> AnswerResponse:
+    result = kb.answer(mask_pii(body.question).text, doc_type=body.doc_type)
+    review = review_output(result.text, request.app.state.guards.output)  # the same output guard as the conversation's replies
     return AnswerResponse(
-        answer=result.text,
+        answer=review.text,
         found=result.found,
         citations=result.citations,
         mode=result.mode,

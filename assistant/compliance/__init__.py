@@ -1,5 +1,25 @@
-"""Compliance: suitability now; PII masking, input/output guards and the audit log to come."""
+"""Compliance: PII masking, the input and output guards, risk disclosures, suitability, the audit trail."""
 
+from assistant.compliance.audit import EVENTS, AuditEvent, AuditLog, VerifyResult
+from assistant.compliance.classifier import RuleClassifier, input_examples, output_examples
+from assistant.compliance.guards import (
+    INPUT_RULE_NAMES,
+    OUTPUT_RULE_NAMES,
+    GuardModels,
+    InputDecision,
+    OutputReview,
+    Violation,
+    check_output,
+    inspect_input,
+    review_output,
+)
+from assistant.compliance.messages import QUOTE_DISCLOSURE, REFUSALS, RISK_DISCLOSURE
+from assistant.compliance.pii import MaskResult, find_pii, mask_pii
 from assistant.compliance.suitability import LEVEL_NAMES, RISK_NAMES, SuitabilityIssue, check_purchase, matching_range
 
-__all__ = ["LEVEL_NAMES", "RISK_NAMES", "SuitabilityIssue", "check_purchase", "matching_range"]
+__all__ = [
+    "EVENTS", "INPUT_RULE_NAMES", "LEVEL_NAMES", "OUTPUT_RULE_NAMES", "QUOTE_DISCLOSURE", "REFUSALS", "RISK_DISCLOSURE", "RISK_NAMES",
+    "AuditEvent", "AuditLog", "InputDecision", "MaskResult", "OutputReview", "GuardModels", "RuleClassifier", "SuitabilityIssue", "VerifyResult",
+    "Violation", "check_output", "check_purchase", "find_pii", "inspect_input", "mask_pii", "matching_range",
+    "input_examples", "output_examples", "review_output",
+]

@@ -14,11 +14,21 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from assistant.compliance import (
+    QUOTE_DISCLOSURE,
+    RISK_DISCLOSURE,
+    AuditEvent,
+    AuditLog,
+    GuardModels,
+    InputDecision,
+    inspect_input,
+    review_output,
+)
 from assistant.conversation import templates as T
 from assistant.conversation.store import ConversationNotFound, ConversationStore, DialogueState, PendingAction, PendingSlot
 from assistant.domain import Handoff, ParseResult, PendingConfirmation, Reply
@@ -51,20 +61,57 @@ _BARE_NUMBER = re.compile(r"^\s*(\d+(?:\.\d+)?|[零〇一二两三四五六七�
 @dataclass
 class Turn:
     conversation: Conversation
-    text: str
+    text: str  # masked: personal data never gets past the input guard
     parse: ParseResult
     now: datetime
+    audit: list[AuditEvent] = field(default_factory=list)
 
     @property
     def customer_id(self) -> str | None:
         return self.conversation.customer_id
 
+    def record(self, event: str, actor: str = "assistant", text: str = "", **data: Any) -> None:
+        self.audit.append(AuditEvent(event=event, actor=actor, text=text, data=data, conversation_id=self.conversation.id,
+                                     customer_id=self.customer_id))
+
+
+class _AuditedTool:
+    """A tool whose every call lands in the audit trail with its arguments and a result summary."""
+
+    def __init__(self, name: str, tool: Any, turn: Turn) -> None:
+        self.name, self._tool, self._turn = name, tool, turn
+
+    def invoke(self, args: dict) -> Any:
+        try:
+            result = self._tool.invoke(args)
+        except BrokerageError as exc:
+            self._turn.record("tool_call", tool=self.name, args=args, error=exc.message)
+            raise
+        self._turn.record("tool_call", tool=self.name, args=args, result=_summary(result))
+        return result
+
+
+def _summary(result: Any) -> Any:
+    if isinstance(result, list):
+        return {"count": len(result)}
+    if hasattr(result, "model_dump"):
+        dumped = result.model_dump(mode="json")
+        return {k: v for k, v in dumped.items() if not isinstance(v, list | dict)}
+    return str(result)[:200]
+
+
+# Replies about products and markets carry the risk disclosure (适当性管理办法; our disclosure policy).
+_DISCLOSED_INTENTS = {"kb_question", "fees", "open_permission", "risk_assessment"}
+_INVESTMENT_CONTENT = re.compile(r"基金|理财|股票|债券|可转债|期权|融资融券|融券|两融|科创板|创业板|北交所|ETF|收益|投资")
+
 
 class ConversationEngine:
     def __init__(self, *, store: ConversationStore, parser: NluParser, brokerage: Brokerage,
-                 master: SecurityMaster, kb: Callable[[], KnowledgeBase | None],
-                 min_confidence: float = MIN_CONFIDENCE) -> None:
+                 master: SecurityMaster, kb: Callable[[], KnowledgeBase | None], audit: AuditLog,
+                 guards: GuardModels | None = None, min_confidence: float = MIN_CONFIDENCE) -> None:
         self.store = store
+        self.audit = audit
+        self.guards = guards or GuardModels()
         self.parser = parser
         self.brokerage = brokerage
         self.master = master
@@ -85,19 +132,75 @@ class ConversationEngine:
             raise ConversationNotFound(conversation_id)
         return conv
 
-    def handle(self, conversation_id: str, customer_id: str | None, text: str) -> Reply:
+    def handle(self, conversation_id: str, customer_id: str | None, text: str, *, channel: str | None = None) -> Reply:
+        """One customer turn, guarded on the way in and on the way out, stored with its audit trail."""
         conv = self.conversation_for(conversation_id, customer_id)
         now = self.brokerage.now()
         state = DialogueState.model_validate(conv.state or {})
-        parse = self.parser.parse(text, now.date())
+        decision = inspect_input(text, customer_id=conv.customer_id, model=self.guards.input)
+        # Only the masked text goes further: to the parser, the state, the store, the audit and any LLM.
+        parse = self.parser.parse(decision.text, now.date())
         turn = Turn(conversation=conv, text=parse.text, parse=parse, now=now)
-        reply = self._decide(turn, state)
+        actor = f"customer:{conv.customer_id}" if conv.customer_id else "visitor"
+        turn.record("message_in", actor=actor, text=decision.text, channel=channel or conv.channel)
+        turn.record("guard", actor="system", stage="input", handling=decision.handling, rules=decision.rules,
+                    masked=sorted(decision.masked.kinds))
+        if decision.reply is not None:
+            reply = self._guard_reply(turn, state, decision)
+        else:
+            reply = self._decide(turn, state)
+            if decision.notice:
+                reply.text = decision.notice + reply.text
+            reply.flags = decision.rules
+        reply = self._review(turn, reply)
+        if reply.handoff is not None:
+            turn.record("handoff", reason=reply.handoff.reason, priority=reply.handoff.priority)
+        turn.record("message_out", text=reply.text, intent=reply.intent, action=reply.action,
+                    citations=[c.chunk_id for c in reply.citations])
         self.store.save_turn(conversation_id, state, [
-            {"role": "customer", "text": text, "intent": parse.intent.label, "confidence": parse.intent.confidence,
-             "payload": {"slots": parse.slots.filled()}},
+            {"role": "customer", "text": decision.text, "intent": parse.intent.label,
+             "confidence": parse.intent.confidence, "payload": {"slots": parse.slots.filled(), "flags": decision.rules}},
             {"role": "assistant", "text": reply.text, "intent": reply.intent, "confidence": reply.confidence,
              "payload": reply.model_dump(mode="json", exclude={"text", "intent", "confidence"})},
-        ], now)
+        ], now, audit=(self.audit, turn.audit))
+        return reply
+
+    def _guard_reply(self, turn: Turn, state: DialogueState, decision: InputDecision) -> Reply:
+        """The input guard answers by itself: nothing of the request is acted on, a pending order is dropped."""
+        notice = ""
+        if state.pending_action is not None:
+            dropped = state.pending_action
+            state.pending_action = None
+            turn.record("confirmation", stage="dropped", kind=dropped.kind, summary=dropped.summary)
+            notice = "（刚才待确认的委托没有提交。）\n" if dropped.kind == "place_order" else "（刚才的撤单没有办理。）\n"
+        state.pending_slot = None
+        state.last_intent, state.last_slots = None, {}
+        rule = decision.rules[0]
+        if decision.handling == "escalate":
+            reply = self._reply(turn, rule, "escalate", notice + (decision.reply or ""),
+                                handoff=Handoff(reason=rule, priority=decision.priority or "urgent"))
+        else:  # refuse, or answer a question about a rule with the guard's own explanation
+            action = "refuse" if decision.handling == "refuse" else "small_talk"
+            reply = self._reply(turn, rule, action, notice + (decision.reply or ""))
+        reply.confidence = 1.0
+        reply.flags = decision.rules
+        return reply
+
+    def _review(self, turn: Turn, reply: Reply) -> Reply:
+        """The output guard, and the disclosures product and market content must carry."""
+        if reply.intent == "market_quote" and reply.action == "run_tool" and QUOTE_DISCLOSURE not in reply.text:
+            reply.text += QUOTE_DISCLOSURE
+        elif (reply.intent in _DISCLOSED_INTENTS and reply.action == "answer_from_kb" and reply.citations
+              and _INVESTMENT_CONTENT.search(reply.text) and RISK_DISCLOSURE not in reply.text):
+            reply.text += "\n" + RISK_DISCLOSURE
+        review = review_output(reply.text, self.guards.output)
+        turn.record("guard", actor="system", stage="output", action=review.action,
+                    rules=sorted({v.rule for v in review.violations}), spans=[v.span for v in review.violations])
+        if review.action != "pass":
+            reply.text = review.text
+            reply.flags = [*reply.flags, *(f"output:{v.rule}" for v in review.violations)]
+            if review.action == "blocked":
+                reply.action, reply.citations, reply.data = "refuse", [], None
         return reply
 
     # --- the policy ---
@@ -110,27 +213,34 @@ class ConversationEngine:
         pending = state.pending_action
         if pending is not None:
             state.pending_action = None
+            settled = self._settle(turn, pending)
             if turn.now > pending.expires_at:
+                settled("expired")
                 if label == "confirm":
                     return self._reply(turn, "confirm", "confirm",
                                        "确认已超时（预览后 2 分钟内有效），这笔委托没有提交。如仍需办理，请重新告诉我。")
                 notice = "之前的委托预览已超时失效，没有提交。"
             elif pending.kind == "place_order" and self._is_correction(turn, label, slots):
+                settled("corrected")
                 merged = {**pending.slots, **_order_slots(slots)}
                 return self._place_order(turn, state, merged, prefix="已按您的修改重新生成委托。\n")
             elif self._is_explicit_yes(turn):
+                settled("given")
                 return self._execute(turn, state, pending)
             elif label == "confirm":
                 # A hesitant or mixed "yes" is not consent to trade: ask again, keep the preview.
                 state.pending_action = pending
+                settled("unclear")
                 return self._reply(turn, "confirm", "confirm",
                                    "为确保是您本人的明确意愿，请直接回复“确认”提交，或回复“取消”放弃。",
                                    pending=self._pending_out(pending))
             elif label == "deny" or _DECLINE.search(turn.text):
+                settled("declined")
                 if pending.kind == "place_order":
                     return self._reply(turn, "deny", "confirm", "好的，已取消，这笔委托没有提交。还有什么可以帮您？")
                 return self._reply(turn, "deny", "confirm", "好的，不撤单，这笔委托继续有效。还有什么可以帮您？")
             else:
+                settled("dropped")
                 notice = ("刚才待确认的委托没有提交。" if pending.kind == "place_order"
                           else "刚才的撤单没有办理，原委托继续有效。")
 
@@ -159,6 +269,13 @@ class ConversationEngine:
         if not carried and intent.confidence < self.min_confidence and intent.source == "model":
             return self._low_confidence(turn, state, notice)
         return self._run(label, turn, state, slots, notice)
+
+    @staticmethod
+    def _settle(turn: Turn, pending: PendingAction) -> Callable[[str], None]:
+        def record(stage: str) -> None:
+            turn.record("confirmation", actor=f"customer:{turn.customer_id}", stage=stage, kind=pending.kind,
+                        summary=pending.summary, idempotency_key=pending.idempotency_key, text=turn.text)
+        return record
 
     def _is_explicit_yes(self, turn: Turn) -> bool:
         """Consent to execute: a plain yes (rule) or a confident one with no negation or new terms."""
@@ -225,9 +342,10 @@ class ConversationEngine:
         return reply
 
     def _tools(self, turn: Turn) -> dict:
-        """The tools for this turn's customer: every account action goes through them."""
+        """The tools for this turn's customer: every account action goes through them, and is audited."""
         cid = turn.customer_id
-        return build_account_tools(self.brokerage, self.master, cid) if cid else {"get_quote": quote_tool(self.brokerage)}
+        tools = build_account_tools(self.brokerage, self.master, cid) if cid else {"get_quote": quote_tool(self.brokerage)}
+        return {name: _AuditedTool(name, tool, turn) for name, tool in tools.items()}
 
     def _dispatch(self, label: str, turn: Turn, state: DialogueState, slots: dict) -> Reply:
         cid = turn.customer_id
@@ -347,6 +465,8 @@ class ConversationEngine:
             created_at=turn.now, expires_at=turn.now + CONFIRM_TTL,
         )
         state.pending_action = pending
+        turn.record("confirmation", stage="requested", kind="place_order", summary=pending.summary,
+                    idempotency_key=pending.idempotency_key, request=pending.request)
         return self._reply(turn, label, "confirm", prefix + T.preview_text(preview), data=preview,
                            pending=self._pending_out(pending))
 
@@ -373,6 +493,8 @@ class ConversationEngine:
                                 idempotency_key=f"{turn.conversation.id}:{uuid.uuid4().hex[:16]}",
                                 created_at=turn.now, expires_at=turn.now + CONFIRM_TTL)
         state.pending_action = pending
+        turn.record("confirmation", stage="requested", kind="cancel_order", summary=pending.summary,
+                    idempotency_key=pending.idempotency_key, order_id=order.order_id)
         return self._reply(turn, label, "confirm",
                            f"请确认撤销以下委托：\n{T.order_line(order)}\n确认撤单请回复“确认”，不撤请回复“取消”。",
                            pending=self._pending_out(pending), data=order)
@@ -384,6 +506,7 @@ class ConversationEngine:
         try:
             if pending.kind == "cancel_order":
                 order = tools["cancel_order"].invoke({"order_id": pending.order_id})
+                turn.record("order", operation="cancel", order_id=order.order_id, code=order.code, status=order.status)
                 return self._reply(turn, "confirm", "run_tool", f"已为您撤单：{T.order_line(order)}。", data=order)
             # Everything is checked again: the price or the session may have changed since the preview.
             preview = tools["preview_order"].invoke(pending.draft)
@@ -393,6 +516,9 @@ class ConversationEngine:
                                                  "idempotency_key": pending.idempotency_key})
         except BrokerageError as exc:
             return self._reply(turn, "confirm", "run_tool", f"委托没有提交：{exc.message}")
+        turn.record("order", operation="place", order_id=order.order_id, code=order.code, side=order.side,
+                    quantity=order.quantity, price_type=order.price_type, limit_price=order.limit_price,
+                    status=order.status, idempotency_key=pending.idempotency_key)
         state.last_intent, state.last_slots = "place_order", {}
         return self._reply(turn, "confirm", "run_tool", T.order_placed_text(order), data=order)
 

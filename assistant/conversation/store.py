@@ -13,6 +13,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
+from assistant.compliance import AuditEvent, AuditLog
 from assistant.storage import Conversation, ConversationMessage, Database
 
 
@@ -63,8 +64,9 @@ class ConversationStore:
                 raise ConversationNotFound(conversation_id)
             return conv
 
-    def save_turn(self, conversation_id: str, state: DialogueState, messages: list[dict], now: datetime) -> None:
-        """The new state and the turn's messages in one transaction: all or nothing."""
+    def save_turn(self, conversation_id: str, state: DialogueState, messages: list[dict], now: datetime,
+                  audit: tuple[AuditLog, list[AuditEvent]] | None = None) -> None:
+        """The new state, the turn's messages and its audit records in one transaction: all or nothing."""
         with self.db.session() as s:
             conv = s.get(Conversation, conversation_id)
             if conv is None:
@@ -73,6 +75,9 @@ class ConversationStore:
             conv.updated_at = now
             for m in messages:
                 s.add(ConversationMessage(conversation_id=conversation_id, created_at=now, **m))
+            if audit is not None:
+                log, events = audit
+                log.append_in(s, events, now)
 
     def messages(self, conversation_id: str, *, after_id: int = 0, limit: int = 50) -> list[ConversationMessage]:
         with self.db.session() as s:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from assistant.compliance import LEVEL_NAMES, matching_range
+from assistant.compliance import LEVEL_NAMES, REFUSALS, RISK_NAMES, matching_range
 from assistant.nlu import BOARD_NAMES
 from assistant.tools import (
     AccountOpening,
@@ -31,11 +31,7 @@ NOTHING_PENDING = "当前没有需要您确认的操作。请问还有什么可�
 ABANDONED = "好的，已为您取消，本次没有提交任何委托。还有什么可以帮您？"
 CLARIFY = "抱歉，我没有完全理解您的意思。您可以换个说法，例如“查一下我的持仓”“茅台现在多少钱”“科创板开通条件”，或者回复“人工”转接人工客服。"
 KB_NOT_READY = "知识库正在建立索引，请稍后再试；账户查询不受影响。"
-ADVICE_REFUSAL = (
-    "抱歉，根据监管规定，我不能为您推荐具体证券、预测价格走势或提供“稳赚”的策略，也不能提供任何内幕信息。"
-    "投资有风险，决策请您结合自身情况独立判断。我可以为您介绍相关交易规则和投资者教育内容；"
-    "如需专业的投资建议，可以通过 App 联系具有投资顾问资格的持牌人员，或回复“人工”转接人工客服。"
-)
+ADVICE_REFUSAL = REFUSALS["investment_advice"]  # the same words whether the guard or the policy refuses
 HUMAN_AGENT = "好的，正在为您转接人工客服，请稍候。转接期间您的对话记录会一并提供给客服人员，无需重复描述。"
 COMPLAINT = (
     "非常抱歉给您带来了不好的体验。我已为您转接人工客服专人处理，您的对话记录会一并转交。"
@@ -179,8 +175,11 @@ def preview_text(p: OrderPreview) -> str:
         f"数量：{r.quantity} 股",
         f"价格：{how}（现价 {price(p.last_price)} 元，今日涨停 {price(p.limit_up)}，跌停 {price(p.limit_down)}）",
         f"预估金额：{yuan(p.est_amount)}，预估费用：{yuan(p.est_fees)}",
-        f"风险等级：{p.risk_level}",
+        f"风险等级：{p.risk_level}（{RISK_NAMES.get(p.risk_level, '')}）",
     ]
+    if p.customer_level:  # a buy that passed the suitability check: say why it matches
+        lines.append(f"适当性匹配：您的风险承受能力等级为 {p.customer_level}（{LEVEL_NAMES.get(p.customer_level, '')}），"
+                     f"可购买 {matching_range(p.customer_level)} 的产品，与该证券的风险等级相匹配。")
     if p.risk_notes:
         lines.append("风险提示：" + " ".join(p.risk_notes))
     lines.append("确认下单请回复“确认”（2 分钟内有效），取消请回复“取消”。")

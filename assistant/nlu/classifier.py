@@ -85,7 +85,7 @@ class IntentClassifier:
                  training_path: Path = TRAINING_YML) -> None:
         """`embed` maps a list of texts to an (n, d) array of unit vectors."""
         self.master = master
-        self._embed = embed
+        self.embed = embed
         self.cache_dir = cache_dir
         self.training_path = training_path
         self._trained: TrainedModel | None = None
@@ -143,7 +143,7 @@ class IntentClassifier:
 
     def train(self, data_hash: str) -> TrainedModel:
         texts, labels = self.load_training(self.training_path)
-        vectors = self._embed([normalize_text(t) for t in texts])
+        vectors = self.embed([normalize_text(t) for t in texts])
         # Temperature from out-of-fold logits: the model is over-confident on its own training data.
         y = np.array(labels)
         logits, truth = [], []
@@ -194,7 +194,7 @@ class IntentClassifier:
 
     def predict_proba(self, texts: list[str]) -> tuple[list[str], np.ndarray]:
         m = self.ensure_trained()
-        vectors = self._embed([normalize_text(t) for t in texts])
+        vectors = self.embed([normalize_text(t) for t in texts])
         z = m.model.decision_function(self._features(m, texts, vectors)) / m.temperature
         return m.labels, np.exp(_log_softmax(z))
 

@@ -56,3 +56,33 @@ class ConversationMessage(Base):
     confidence: Mapped[float | None] = mapped_column(Float, nullable=True)
     payload: Mapped[dict] = mapped_column(JSON, default=dict)  # citations, pending confirmation, handoff, data
     created_at: Mapped[datetime] = mapped_column(AwareDateTime())
+
+
+class AuditRecord(Base):
+    """One entry of the append-only audit trail; `hash` covers the entry and the previous hash.
+
+    The application only ever inserts: database triggers (migration 0003) refuse UPDATE and DELETE.
+    """
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)  # 1, 2, 3 … without gaps
+    created_at: Mapped[datetime] = mapped_column(AwareDateTime(), index=True)
+    actor: Mapped[str] = mapped_column(String(64))  # customer:100001 | assistant | agent:… | system
+    event: Mapped[str] = mapped_column(String(32), index=True)
+    conversation_id: Mapped[str | None] = mapped_column(String(36), nullable=True, index=True)
+    customer_id: Mapped[str | None] = mapped_column(String(32), nullable=True, index=True)
+    text: Mapped[str] = mapped_column(Text, default="")  # always masked
+    data: Mapped[dict] = mapped_column(JSON, default=dict)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class AuditHead(Base):
+    """The chain's newest entry. Its row lock serialises appends across workers."""
+
+    __tablename__ = "audit_head"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)  # always 1
+    last_id: Mapped[int] = mapped_column(Integer)
+    last_hash: Mapped[str] = mapped_column(String(64))

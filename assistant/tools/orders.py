@@ -42,6 +42,7 @@ class OrderPreview(BaseModel):
     name: str
     board: str
     risk_level: str
+    customer_level: str | None = Field(default=None, description="the buyer's risk level, for the suitability line")
     last_price: Decimal
     limit_up: Decimal
     limit_down: Decimal
@@ -139,9 +140,11 @@ class OrderDesk:
                     "（当日买入的股票下一交易日才能卖出，已挂卖单的数量也不能重复卖出）。"
                 )
 
+        customer_level = None
         if draft.side == "buy":
             profile = self.brokerage.customer(customer_id)
             risk = self.brokerage.risk_profile(customer_id)
+            customer_level = risk.level
             for issue in check_purchase(customer_level=risk.level, assessment_expired=risk.expired,
                                         product_risk=sec.risk_level, board=sec.board,
                                         permissions=profile.permissions, security_label=sec.name):
@@ -161,6 +164,6 @@ class OrderDesk:
             )
         return OrderPreview(
             draft=draft, request=request, name=sec.name, board=sec.board, risk_level=sec.risk_level,
-            last_price=q.last, limit_up=q.limit_up, limit_down=q.limit_down, est_price=est_price,
+            customer_level=customer_level, last_price=q.last, limit_up=q.limit_up, limit_down=q.limit_down, est_price=est_price,
             est_amount=amount, est_fees=fees, problems=problems, risk_notes=notes,
         )

@@ -2,50 +2,23 @@
 
 from __future__ import annotations
 
-import os
-import uuid
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import create_engine, inspect, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import inspect, select, text
 
 from assistant.storage import Database, KbDocument
-
-POSTGRES_URL = os.environ.get("ASSISTANT_TEST_DATABASE_URL")
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def database(request, tmp_path):
-    if request.param == "sqlite":
-        db = Database(f"sqlite:///{tmp_path / 'assistant.db'}")
-        yield db
-        db.dispose()
-        return
-    if not POSTGRES_URL:
-        pytest.skip("ASSISTANT_TEST_DATABASE_URL is not set")
-    # A schema of its own per test: runs never see each other's tables.
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(POSTGRES_URL)
-    with admin.begin() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    url = make_url(POSTGRES_URL).update_query_dict({"options": f"-csearch_path={schema}"})
-    db = Database(url.render_as_string(hide_password=False))
-    yield db
-    db.dispose()
-    with admin.begin() as connection:
-        connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-    admin.dispose()
 
 
 def test_migrations_create_the_schema_and_are_idempotent(database: Database) -> None:
     database.migrate()
     database.migrate()
     tables = set(inspect(database.engine).get_table_names())
-    assert {"kb_documents", "conversations", "conversation_messages", "sim_orders", "alembic_version"} <= tables
+    assert {"kb_documents", "conversations", "conversation_messages", "sim_orders", "audit_log", "audit_head",
+            "alembic_version"} <= tables
     with database.engine.connect() as connection:
-        assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0002"
+        assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0003"
 
 
 def test_registry_round_trip_keeps_chinese_text_and_aware_times(database: Database) -> None:

@@ -1,0 +1,209 @@
+"""Learned checks beside the patterns, for what is said without the telltale words.
+
+"这个产品收益是有底的" promises a return, "如果是我就换到券商板块" is advice, "今晚24点截止" is
+pressure; "我那个朋友在公司财务部，说下个月有大动作" fishes for inside information. No keyword
+list covers every such phrasing. Each check is one logistic regression per rule (one-vs-rest)
+over jieba words and character 1–3-grams:
+
+- outgoing messages: trained on data/output_train*.jsonl (outgoing texts written for training,
+  about half compliant, most of those hard negatives sharing the vocabulary of violations) plus
+  our own vetted content (knowledge-base sentences, fixed reply texts) as compliant examples;
+- customer messages: trained on data/input_train.jsonl plus the intent training utterances
+  (advice requests positive, every other intent negative).
+
+Each sentence is scored on its own (and a short text as a whole), so a finding names the
+sentence. No sentence embedding: every message passes these checks, and n-grams score one in
+about a millisecond where e5 would add tens. Models train in seconds and are cached under
+var/compliance/, keyed by the hash of their data. The patterns stay the first line: they give
+exact spans, understand negation, and need no model.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import re
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import jieba
+import joblib
+import numpy as np
+from scipy import sparse
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+
+log = logging.getLogger(__name__)
+
+DATA_DIR = Path(__file__).resolve().parent / "data"
+OUTPUT_RULES = ("guaranteed_return", "zero_risk", "investment_advice", "misleading_promotion")
+# Whose data a request is about ("我的持仓" or "我老婆的持仓") is for patterns that know the
+# signed-in customer, not for a bag of n-grams: other_customer_data is not learned.
+INPUT_RULES = ("investment_advice", "guaranteed_return", "inside_information", "market_manipulation", "aml_evasion",
+               "prompt_injection", "fraud_victim")
+FEATURE_VERSION = "2"
+Example = tuple[str, set[str]]
+# A probability at or above these marks a violation. Chosen on the dev splits (eval/datasets/
+# compliance_*_dev.jsonl), never on the test splits; see `assistant eval compliance`. Customer
+# messages need more certainty: a refusal there turns away an honest question.
+OUTPUT_THRESHOLD = 0.6
+INPUT_THRESHOLD = 0.7
+MIN_UNIT = 5
+_SENTENCE = re.compile(r"[^。！？!?；;\n]+[。！？!?；;\n]*")
+_DIGITS = re.compile(r"\d+(\.\d+)?")
+
+
+def _words(text: str) -> list[str]:
+    return [w for w in jieba.lcut(text) if w.strip()]
+
+
+def _surface(text: str) -> str:
+    return _DIGITS.sub("#", text.lower())
+
+
+@dataclass
+class _Trained:
+    words: TfidfVectorizer
+    chars: TfidfVectorizer
+    models: dict[str, LogisticRegression]
+    data_hash: str
+
+
+@dataclass(frozen=True)
+class Finding:
+    rule: str
+    probability: float
+    start: int
+    end: int
+
+
+def sentences(text: str) -> list[tuple[int, int]]:
+    return [(m.start(), m.end()) for m in _SENTENCE.finditer(text) if m.group().strip()]
+
+
+def own_content(kb_dir: Path, fixed_texts: list[str]) -> list[str]:
+    """Sentences of the knowledge base's Markdown and our fixed reply texts."""
+    out = [t for t in fixed_texts if len(t) >= 4]
+    out.extend(s.strip() for t in fixed_texts for s in _SENTENCE.findall(t) if len(s.strip()) >= 4)
+    for path in sorted(kb_dir.rglob("*.md")):
+        if path.name.lower() == "readme.md":
+            continue
+        body = path.read_text(encoding="utf-8")
+        if body.startswith("---"):  # front matter: metadata, not text we send
+            body = body.split("---", 2)[-1]
+        for line in body.splitlines():
+            line = line.strip().lstrip("#->*|").strip()
+            out.extend(s.strip() for s in _SENTENCE.findall(line) if len(s.strip()) >= 6)
+    return out
+
+
+def load_examples(path: Path, key: str) -> list[Example]:
+    rows = (json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip())
+    return [(row["text"], set(row[key])) for row in rows]
+
+
+def output_examples(kb_dir: Path, fixed_texts: list[str]) -> list[Example]:
+    examples = [e for path in sorted(DATA_DIR.glob("output_train*.jsonl")) for e in load_examples(path, "violations")]
+    return examples + [(t, set()) for t in sorted(set(own_content(kb_dir, fixed_texts)))]
+
+
+def input_examples(intent_utterances: dict[str, list[str]]) -> list[Example]:
+    examples = [e for path in sorted(DATA_DIR.glob("input_train*.jsonl")) for e in load_examples(path, "rules")]
+    for intent, utterances in sorted(intent_utterances.items()):
+        label = {"investment_advice"} if intent == "investment_advice_request" else set()
+        examples.extend((u, label) for u in utterances)
+    return examples
+
+
+class RuleClassifier:
+    def __init__(self, name: str, rules: tuple[str, ...], examples: Callable[[], list[Example]], *,
+                 cache_dir: Path | None = None, threshold: float = OUTPUT_THRESHOLD) -> None:
+        """`examples` gives the training texts with the rules each breaks (an empty set: compliant)."""
+        self.name = name
+        self.rules = rules
+        self._examples = examples
+        self.cache_dir = cache_dir
+        self.threshold = threshold
+        self._trained: _Trained | None = None
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def _features(m: _Trained, texts: list[str]):
+        surfaces = [_surface(t) for t in texts]
+        return sparse.hstack([m.words.transform(surfaces), m.chars.transform(surfaces)]).tocsr()
+
+    def train(self, data_hash: str = "", examples: list[Example] | None = None) -> _Trained:
+        examples = examples if examples is not None else self._examples()
+        texts, labels = [t for t, _ in examples], [lab for _, lab in examples]
+        surfaces = [_surface(t) for t in texts]
+        words = TfidfVectorizer(tokenizer=_words, token_pattern=None, lowercase=False, sublinear_tf=True).fit(surfaces)
+        chars = TfidfVectorizer(analyzer="char_wb", ngram_range=(1, 3), sublinear_tf=True).fit(surfaces)
+        m = _Trained(words, chars, {}, data_hash)
+        x = self._features(m, texts)
+        for rule in self.rules:
+            y = np.array([rule in lab for lab in labels], dtype=int)
+            if y.min() == y.max():  # no examples either way: the patterns alone judge this rule
+                log.warning("%s compliance model: no training examples for %s", self.name, rule)
+                continue
+            m.models[rule] = LogisticRegression(C=4.0, class_weight="balanced", max_iter=3000).fit(x, y)
+        log.info("%s compliance model trained on %d texts", self.name, len(texts))
+        return m
+
+    def _data_hash(self, examples: list[Example]) -> str:
+        h = hashlib.sha256(f"{FEATURE_VERSION}:{self.name}:{','.join(self.rules)}".encode())
+        for text, labels in examples:
+            h.update(json.dumps([text, sorted(labels)], ensure_ascii=False).encode())
+        return h.hexdigest()[:16]
+
+    def ensure_trained(self) -> _Trained:
+        if self._trained is not None:
+            return self._trained
+        with self._lock:
+            if self._trained is None:
+                examples = self._examples()
+                data_hash = self._data_hash(examples)
+                path = self.cache_dir / f"{self.name}-{data_hash}.joblib" if self.cache_dir else None
+                if path is not None and path.exists():
+                    try:
+                        self._trained = joblib.load(path)
+                    except Exception:  # a half-written or incompatible cache is rebuilt
+                        log.warning("compliance model cache %s unreadable; retraining", path)
+                if self._trained is None:
+                    self._trained = self.train(data_hash, examples)
+                    if path is not None:
+                        path.parent.mkdir(parents=True, exist_ok=True)
+                        tmp = path.with_suffix(".tmp")
+                        joblib.dump(self._trained, tmp)
+                        tmp.replace(path)
+        return self._trained
+
+    @property
+    def ready(self) -> bool:
+        return self._trained is not None
+
+    def probabilities(self, text: str) -> tuple[list[tuple[int, int]], dict[str, np.ndarray]]:
+        """Per-sentence probability of each rule (the whole text counts as one more unit when short)."""
+        m = self.ensure_trained()
+        # A bare "可以。" says nothing by itself; the whole text is judged with it.
+        all_units = sentences(text)
+        units = [(a, b) for a, b in all_units if len(text[a:b].strip()) >= MIN_UNIT]
+        if len(all_units) > 1 and len(text) <= 200:
+            units.append((0, len(text)))
+        if not units:
+            return [], {}
+        x = self._features(m, [text[a:b] for a, b in units])
+        return units, {rule: model.predict_proba(x)[:, 1] for rule, model in m.models.items()}
+
+    def findings(self, text: str) -> list[Finding]:
+        units, probs = self.probabilities(text)
+        found = []
+        for rule, p in probs.items():
+            best = int(np.argmax(p))
+            if p[best] >= self.threshold:
+                # The whole-text unit is last; name a single sentence when one carries it alone.
+                a, b = units[best]
+                found.append(Finding(rule, float(p[best]), a, b))
+        return found

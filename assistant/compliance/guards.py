@@ -1,0 +1,211 @@
+"""The two guards every message passes: inspect_input before anything reads it, review_output
+before anyone sees it.
+
+inspect_input masks personal data first (so nothing downstream — NLU, the dialogue state,
+logs, the audit text, an LLM — ever holds it), then decides: answer normally, refuse with a
+courteous reason and an alternative, or escalate a likely fraud victim at once.
+review_output checks an outgoing message; personal data is masked (a rewrite), any other
+violation means the message is not sent as it is (blocked, with a safe text in its place).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from assistant.compliance import messages as M
+from assistant.compliance.classifier import RuleClassifier
+from assistant.compliance.pii import PII_NAMES, MaskResult, find_pii, mask_pii, normalize_width
+from assistant.compliance.rules import (
+    AFTER_MENTION,
+    CLAUSE_END,
+    DISCLOSURE,
+    EDUCATION,
+    INPUT_RULES,
+    MENTION_SENTENCE,
+    NEGATION_CLAUSE,
+    NEGATION_NEAR,
+    OUTPUT_RULES,
+    PRODUCT_WORDS,
+    QUOTE_CLOSE,
+    QUOTE_OPEN,
+    REQUEST,
+    RETURN_FIGURE,
+    SENTENCE_END,
+    WARNING_LEAD,
+)
+
+OUTPUT_RULE_NAMES = tuple(r.name for r in OUTPUT_RULES)
+INPUT_RULE_NAMES = (*INPUT_RULES, "credential", "pii")
+REFUSALS = ("investment_advice", "guaranteed_return", "inside_information", "market_manipulation", "aml_evasion",
+            "other_customer_data", "prompt_injection")
+_RULE_BY_NAME = {r.name: r for r in OUTPUT_RULES}
+# Spacing and filler inserted to slip past a keyword ("内 幕 消 息", "稳-赚") are ignored.
+_HISTORY = re.compile(r"资管新规|打破刚(性)?兑(付)?|已(逐步)?(转型|退出|取消)|不再(有|发行|允许|存在)")
+_ASKS_MEANING = re.compile(r"(这句|这段|这个|这些)(话|英文|英语|句子)?.{0,6}(是)?什么意思|怎么翻译|什么意思")
+_VICTIM = re.compile(r"我|被骗|让我|叫我|要我|转了|已经")
+_FILLER = re.compile(r"[\s\u200b\u200c\u200d\ufeff·•\-_*~|/\\]+")
+
+
+@dataclass
+class GuardModels:
+    """The learned checks: one over customer messages, one over outgoing text. Either may be absent
+    (patterns alone then decide), but the service always builds both."""
+
+    input: RuleClassifier | None = None
+    output: RuleClassifier | None = None
+
+    def ensure_trained(self) -> None:
+        for model in (self.input, self.output):
+            if model is not None:
+                model.ensure_trained()
+
+
+@dataclass(frozen=True)
+class Violation:
+    rule: str
+    span: str
+    start: int
+    end: int
+    message: str
+
+
+@dataclass
+class InputDecision:
+    masked: MaskResult
+    rules: list[str]  # every rule the message touches, most serious first
+    handling: str  # answer | mask | refuse | escalate
+    reply: str | None = None  # the answer to send at once, when the guard answers itself
+    notice: str = ""  # a line to put before the normal answer (a masked password, say)
+    priority: str | None = None
+
+    @property
+    def text(self) -> str:
+        return self.masked.text
+
+
+@dataclass
+class OutputReview:
+    text: str  # what may be sent
+    violations: list[Violation] = field(default_factory=list)
+    action: str = "pass"  # pass | rewritten | blocked
+
+    @property
+    def compliant(self) -> bool:
+        return not self.violations
+
+
+def _squash(text: str) -> tuple[str, list[int]]:
+    """The text without filler, and where each kept character came from."""
+    kept, where = [], []
+    for i, ch in enumerate(text):
+        if not _FILLER.fullmatch(ch):
+            kept.append(ch)
+            where.append(i)
+    return "".join(kept), where
+
+
+def _quoted(text: str, start: int, end: int) -> bool:
+    before, after = text[:start], text[end:]
+    opened = max(before.rfind(q) for q in QUOTE_OPEN)
+    closed = max(before.rfind(q) for q in QUOTE_CLOSE if q not in QUOTE_OPEN) if opened >= 0 else -1
+    return opened >= 0 and closed < opened and any(q in after[:30] for q in QUOTE_CLOSE)
+
+
+def _is_mention(text: str, start: int, end: int) -> bool:
+    """A phrase that is negated, warned against, quoted as hearsay or asked about is not a claim."""
+    clause_start = max((m.end() for m in CLAUSE_END.finditer(text, 0, start)), default=0)
+    before = text[clause_start:start]
+    if NEGATION_NEAR.search(before[-2:] if len(before) >= 2 else before) or NEGATION_CLAUSE.search(before):
+        return True
+    if AFTER_MENTION.search(text[end:end + 40]):
+        return True
+    sentence_start = max((m.end() for m in SENTENCE_END.finditer(text, 0, start)), default=0)
+    next_end = SENTENCE_END.search(text, end)
+    sentence = text[sentence_start:next_end.start() if next_end else len(text)]
+    # Quoted in a sentence that warns or refuses; or history told as history (保本基金已逐步转型).
+    if WARNING_LEAD.search(text[sentence_start:start]):
+        return True
+    return (_quoted(text, start, end) and bool(MENTION_SENTENCE.search(sentence))) or bool(_HISTORY.search(sentence))
+
+
+def check_output(text: str, model: RuleClassifier | None = None) -> list[Violation]:
+    """Every violation in an outgoing text, with the exact span, for review or rewriting.
+
+    Patterns first; the learned model (when given) adds what was said without the telltale words.
+    """
+    norm = normalize_width(text)
+    squashed, where = _squash(norm)
+    found: list[Violation] = []
+    mentions: list[tuple[str, int]] = []  # phrases judged negated or quoted: the model may not overrule that
+    for rule in OUTPUT_RULES:
+        if rule.name == "pii":
+            continue
+        for m in rule.patterns.finditer(squashed):
+            start, end = where[m.start()], where[m.end() - 1] + 1
+            if rule.negatable and _is_mention(squashed, m.start(), m.end()):
+                mentions.append((rule.name, start))
+                continue
+            found.append(Violation(rule.name, text[start:end], start, end, rule.message))
+    fig = RETURN_FIGURE.search(norm)
+    if fig and PRODUCT_WORDS.search(norm) and not DISCLOSURE.search(norm):
+        if not any(v.rule == "misleading_promotion" for v in found):
+            found.append(Violation("misleading_promotion", text[fig.start():fig.end()], fig.start(), fig.end(),
+                                   "展示产品业绩须同时提示“过往业绩不代表未来表现，投资有风险”。"))
+    if model is not None:
+        seen = {v.rule for v in found}
+        for f in model.findings(text):
+            if f.rule not in seen and not any(r == f.rule and f.start <= pos < f.end for r, pos in mentions):
+                found.append(Violation(f.rule, text[f.start:f.end].strip(), f.start, f.end, _RULE_BY_NAME[f.rule].message))
+    for f in find_pii(text):
+        found.append(Violation("pii", text[f.start:f.end], f.start, f.end,
+                               f"{PII_NAMES[f.kind]}未遮盖。" + _RULE_BY_NAME["pii"].message))
+    found.sort(key=lambda v: (v.start, v.rule))
+    return found
+
+
+def review_output(text: str, model: RuleClassifier | None = None) -> OutputReview:
+    """What may be sent: masked personal data, or a safe text in place of a non-compliant one."""
+    violations = check_output(text, model)
+    if not violations:
+        return OutputReview(text=text)
+    if all(v.rule == "pii" for v in violations):
+        return OutputReview(text=mask_pii(text).text, violations=violations, action="rewritten")
+    return OutputReview(text=M.BLOCKED_REPLY, violations=violations, action="blocked")
+
+
+def _input_rules(text: str, customer_id: str | None, model: RuleClassifier | None) -> list[str]:
+    squashed, _ = _squash(text)
+    educational = bool(EDUCATION.search(squashed)) and not REQUEST.search(squashed)
+    hits = [f.rule for f in model.findings(text)] if model is not None else []
+    for name, pattern in INPUT_RULES.items():
+        for m in pattern.finditer(squashed):
+            own = m.groupdict().get("customer")
+            if name == "other_customer_data" and own is not None and own == customer_id:
+                continue  # one's own customer number is not someone else's
+            # Injections are refused whatever the phrasing; a fraud victim is one when it is about oneself.
+            if educational and (name != "prompt_injection") and not (name == "fraud_victim" and _VICTIM.search(squashed)):
+                continue
+            if name not in hits:
+                hits.append(name)
+            break
+    return hits
+
+
+def inspect_input(text: str, *, customer_id: str | None = None, model: RuleClassifier | None = None) -> InputDecision:
+    masked = mask_pii(text)
+    rules = _input_rules(normalize_width(masked.text), customer_id, model)
+    pii_rules = (["credential"] if masked.has_credential else []) + (["pii"] if masked.kinds - {"credential"} else [])
+    notice = M.CREDENTIAL_WARNING if masked.has_credential else ""
+    if rules == ["prompt_injection"] and _ASKS_MEANING.search(masked.text):
+        # "ignore all previous instructions 是什么意思？" is answered with a fixed explanation: the
+        # text itself goes no further (not to the classifier's reply, not to an LLM).
+        return InputDecision(masked, rules, "answer", reply=M.INJECTION_EXPLAINED)
+    if "fraud_victim" in rules:
+        return InputDecision(masked, rules + pii_rules, "escalate", reply=notice + M.FRAUD_WARNING, priority="urgent")
+    refusals = [r for r in REFUSALS if r in rules]
+    if refusals:
+        return InputDecision(masked, refusals + pii_rules, "refuse", reply=notice + M.REFUSALS[refusals[0]])
+    if pii_rules:
+        return InputDecision(masked, pii_rules, "mask", notice=notice)
+    return InputDecision(masked, [], "answer")
