@@ -93,6 +93,28 @@ def chat() -> None:
             console.print(f"  [{citation.index}] 《{citation.title}》 {citation.section}", style="dim")
 
 
+@app.command()
+def token(
+    staff: str = typer.Option(None, help="a staff id (for the agent console or the audit log)"),
+    role: list[str] = typer.Option([], help="a staff role, e.g. compliance (repeatable)"),
+    hours: float = typer.Option(8.0, help="lifetime in hours"),
+) -> None:
+    """Mint a development bearer token signed with the configured (or generated) HS256 secret."""
+    from datetime import timedelta
+
+    from assistant.channels.tokens import TokenError, mint
+
+    settings = get_settings()
+    if settings.environment == "production" or not staff:
+        console.print("用法：assistant token --staff ID --role compliance（仅限开发环境）。")
+        raise typer.Exit(code=2)
+    try:
+        print(mint(settings, staff, roles=role, ttl=timedelta(hours=hours)))
+    except TokenError as exc:
+        console.print(f"无法签发：{exc}")
+        raise typer.Exit(code=2) from None
+
+
 @eval_app.command("kb")
 def eval_kb(
     limit: int = typer.Option(0, help="only the first N golden questions (0 = all)"),

@@ -54,10 +54,19 @@ class Settings(BaseSettings):
 
     # Conversation engine.
     nlu_model_dir: Path | None = None  # trained intent models, keyed by data hash; default var/nlu
-    compliance_model_dir: Path | None = None  # the learned output check, keyed by data hash; default var/compliance
+    compliance_model_dir: Path | None = None  # the guards' learned checks, keyed by data hash; default var/compliance
     nlu_min_confidence: float = Field(default=0.5, ge=0, le=1)  # below it: knowledge base, then clarify
     # Until bearer tokens arrive, X-Customer-Id names the signed-in customer. Never in production.
     dev_customer_header: bool = True
+
+    # Bearer tokens (PyJWT). HS256 with a shared secret, or RS256 with the issuer's public key.
+    # Staff tokens carry roles ("compliance", "agent"); reading the audit log needs "compliance".
+    # Without a secret outside production, one is generated once under var/ for development.
+    auth_jwt_algorithm: Literal["HS256", "RS256"] = "HS256"
+    auth_jwt_secret: SecretStr | None = None
+    auth_jwt_public_key: str | None = None  # PEM, for RS256
+    auth_jwt_issuer: str = "mingchuan-securities"
+    auth_jwt_audience: str = "investor-assistant"
 
     # Brokerage back end: the DB-backed simulator, seeded with demo customers on first start.
     simulator_seed_demo: bool = True

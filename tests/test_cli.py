@@ -33,3 +33,13 @@ def test_chat_answers_with_citations_until_an_empty_line(cli_env) -> None:
     result = CliRunner().invoke(app, ["chat"], input="卖出股票印花税多少\n\n")
     assert result.exit_code == 0, result.output
     assert "0.05%" in result.output and "《证券交易印花税说明》" in result.output
+
+
+def test_token_mints_a_staff_token_the_service_accepts(cli_env) -> None:
+    from assistant.channels.tokens import verify
+
+    result = CliRunner().invoke(app, ["token", "--staff", "cmp-1", "--role", "compliance"])
+    assert result.exit_code == 0, result.output
+    principal = verify(get_settings(), result.output.strip())
+    assert principal.subject == "cmp-1" and principal.roles == {"compliance"}
+    assert CliRunner().invoke(app, ["token"]).exit_code == 2

@@ -1,15 +1,23 @@
-"""Compliance endpoints: a pre-send check of any text (marketing copy, an agent's draft)."""
+"""Compliance endpoints: a pre-send check of any text (marketing copy, an agent's draft), and the
+audit trail for the compliance role."""
 
 from __future__ import annotations
 
+from datetime import date, datetime, time, timedelta
 from typing import Annotated
+from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, StringConstraints
 
-from assistant.compliance import check_output
+from assistant.channels.auth import require_role
+from assistant.channels.errors import ApiError
+from assistant.channels.tokens import Principal
+from assistant.compliance import AuditEvent, AuditLog, check_output
 
 router = APIRouter(prefix="/v1/compliance", tags=["compliance"])
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+ComplianceOfficer = Annotated[Principal, Depends(require_role("compliance"))]
 
 # Long enough for a page of marketing copy; anything longer is reviewed in parts.
 CheckText = Annotated[str, StringConstraints(min_length=1, max_length=20000)]
@@ -39,3 +47,47 @@ def check(body: CheckRequest, request: Request) -> CheckResponse:
         compliant=not violations,
         violations=[ViolationOut(rule=v.rule, span=v.span, start=v.start, end=v.end, message=v.message) for v in violations],
     )
+
+
+class AuditPage(BaseModel):
+    records: list[dict]
+    next_after: int | None
+
+
+class AuditVerification(BaseModel):
+    ok: bool
+    records: int
+    problems: list[str]
+
+
+def _audit(request: Request) -> AuditLog:
+    return request.app.state.engine.audit
+
+
+@router.get("/audit", response_model=AuditPage)
+def audit_records(request: Request, officer: ComplianceOfficer,
+                  start: Annotated[date | None, Query(alias="from")] = None,
+                  end: Annotated[date | None, Query(alias="to")] = None,
+                  conversation_id: Annotated[str | None, Query(max_length=36)] = None,
+                  after: Annotated[int, Query(ge=0)] = 0,
+                  limit: Annotated[int, Query(ge=1, le=1000)] = 200) -> AuditPage:
+    """Audit records of a date range (Asia/Shanghai days, both included), oldest first, paged by id."""
+    if start and end and end < start:
+        raise ApiError(422, "bad_range", "结束日期不能早于开始日期。")
+    log = _audit(request)
+    records = list(log.records(
+        start=datetime.combine(start, time(), SHANGHAI) if start else None,
+        end=datetime.combine(end + timedelta(days=1), time(), SHANGHAI) if end else None,
+        conversation_id=conversation_id, after_id=after, limit=limit))
+    # Reading the trail is itself on the trail.
+    log.append([AuditEvent(event="audit_read", actor=f"staff:{officer.subject}",
+                           data={"from": str(start or ""), "to": str(end or ""), "conversation_id": conversation_id,
+                                 "after": after, "returned": len(records)})],
+               request.app.state.engine.brokerage.now())
+    return AuditPage(records=records, next_after=records[-1]["id"] if len(records) == limit else None)
+
+
+@router.get("/audit/verify", response_model=AuditVerification)
+def audit_verify(request: Request, officer: ComplianceOfficer) -> AuditVerification:
+    result = _audit(request).verify()
+    return AuditVerification(ok=result.ok, records=result.records, problems=result.problems)

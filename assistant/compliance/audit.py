@@ -25,7 +25,7 @@ from assistant.storage import AuditHead, AuditRecord, Database
 
 GENESIS = "0" * 64
 EVENTS = ("message_in", "message_out", "guard", "tool_call", "confirmation", "order", "handoff", "agent_action",
-          "compliance_check")
+          "audit_read")
 
 
 @dataclass
@@ -130,10 +130,10 @@ class AuditLog:
             s.expunge_all()
 
     def records(self, *, start: datetime | None = None, end: datetime | None = None,
-                conversation_id: str | None = None, limit: int | None = None) -> Iterator[dict]:
+                conversation_id: str | None = None, after_id: int = 0, limit: int | None = None) -> Iterator[dict]:
         """Records in order, as plain dicts (for JSON Lines export and the compliance API)."""
         with self.db.session() as s:
-            q = select(AuditRecord).order_by(AuditRecord.id)
+            q = select(AuditRecord).where(AuditRecord.id > after_id).order_by(AuditRecord.id)
             if start is not None:
                 q = q.where(AuditRecord.created_at >= start)
             if end is not None:

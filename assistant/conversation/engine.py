@@ -175,14 +175,14 @@ class ConversationEngine:
             notice = "（刚才待确认的委托没有提交。）\n" if dropped.kind == "place_order" else "（刚才的撤单没有办理。）\n"
         state.pending_slot = None
         state.last_intent, state.last_slots = None, {}
-        rule = decision.rules[0]
+        # The intent stays the classifier's reading; the guard's rules are the reply's flags.
+        label = turn.parse.intent.label
         if decision.handling == "escalate":
-            reply = self._reply(turn, rule, "escalate", notice + (decision.reply or ""),
-                                handoff=Handoff(reason=rule, priority=decision.priority or "urgent"))
+            reply = self._reply(turn, label, "escalate", notice + (decision.reply or ""),
+                                handoff=Handoff(reason=decision.rules[0], priority=decision.priority or "urgent"))
         else:  # refuse, or answer a question about a rule with the guard's own explanation
             action = "refuse" if decision.handling == "refuse" else "small_talk"
-            reply = self._reply(turn, rule, action, notice + (decision.reply or ""))
-        reply.confidence = 1.0
+            reply = self._reply(turn, label, action, notice + (decision.reply or ""))
         reply.flags = decision.rules
         return reply
 

@@ -105,3 +105,32 @@ def test_knowledge_answers_mask_questions_and_pass_the_output_guard(client, capl
     assert response.status_code == 200
     assert all(MOBILE not in r.getMessage() for r in caplog.records)
     assert MOBILE not in response.text
+
+
+def test_the_audit_trail_is_for_the_compliance_role_only(client) -> None:
+    from datetime import timedelta
+
+    from assistant.channels.tokens import mint
+
+    settings = client.app.state.settings
+    cid = start(client, "100001")
+    say(client, cid, f"手机{MOBILE}，查一下持仓", "100001")
+    assert client.get("/v1/compliance/audit").status_code == 401
+    agent = mint(settings, "agent-7", roles=["agent"])
+    assert client.get("/v1/compliance/audit", headers={"Authorization": f"Bearer {agent}"}).status_code == 403
+    expired = mint(settings, "cmp-1", roles=["compliance"], ttl=timedelta(seconds=-5))
+    assert client.get("/v1/compliance/audit", headers={"Authorization": f"Bearer {expired}"}).status_code == 401
+    forged = mint(settings, "cmp-1", roles=["compliance"])[:-4] + "AAAA"
+    assert client.get("/v1/compliance/audit", headers={"Authorization": f"Bearer {forged}"}).status_code == 401
+
+    officer = {"Authorization": f"Bearer {mint(settings, 'cmp-1', roles=['compliance'])}"}
+    page = client.get("/v1/compliance/audit", params={"conversation_id": cid}, headers=officer)
+    assert page.status_code == 200
+    records = page.json()["records"]
+    assert {"message_in", "guard", "tool_call", "message_out"} <= {r["event"] for r in records}
+    assert MOBILE not in page.text
+    assert client.get("/v1/compliance/audit/verify", headers=officer).json()["ok"] is True
+    reads = [r for r in client.app.state.engine.audit.records() if r["event"] == "audit_read"]
+    assert reads and reads[-1]["actor"] == "staff:cmp-1"
+    bad = client.get("/v1/compliance/audit", params={"from": "2026-11-30", "to": "2026-11-01"}, headers=officer)
+    assert bad.status_code == 422
