@@ -38,7 +38,9 @@ def make_settings(var_dir: Path, kb_dir: Path, **overrides) -> Settings:
         kb_dir=kb_dir,
         prompts_dir=PROJECT_ROOT / "prompts",
         # Trained intent models are keyed by the hash of their data: safe to share between tests.
-        **{"environment": "test", "nlu_model_dir": PROJECT_ROOT / "var" / "nlu", **overrides},
+        # So is the joined speech model (checked by its SHA-256); it is loaded only when a test asks.
+        **{"environment": "test", "nlu_model_dir": PROJECT_ROOT / "var" / "nlu",
+           "stt_dir": PROJECT_ROOT / "var" / "stt", "stt_preload": False, **overrides},
     )
 
 

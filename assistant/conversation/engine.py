@@ -37,6 +37,7 @@ from assistant.tools import (
 
 CONFIRM_TTL = timedelta(minutes=2)
 MIN_CONFIDENCE = 0.5
+READBACK_CONFIDENCE = 0.5  # a spoken order transcribed with less confidence is read back first
 # Intents whose question can be re-asked about another security, date or permission.
 CARRY_OVER = {"market_quote", "positions", "order_status", "trade_history", "open_permission", "place_order", "fees"}
 NEEDS_SIGN_IN = {"account_balance", "positions", "order_status", "trade_history", "place_order", "cancel_order",
@@ -63,13 +64,14 @@ class Turn:
 class ConversationEngine:
     def __init__(self, *, store: ConversationStore, parser: NluParser, brokerage: Brokerage,
                  master: SecurityMaster, kb: Callable[[], KnowledgeBase | None],
-                 min_confidence: float = MIN_CONFIDENCE) -> None:
+                 min_confidence: float = MIN_CONFIDENCE, readback_confidence: float = READBACK_CONFIDENCE) -> None:
         self.store = store
         self.parser = parser
         self.brokerage = brokerage
         self.master = master
         self._kb = kb
         self.min_confidence = min_confidence
+        self.readback_confidence = readback_confidence
 
     # --- conversations ---
 
@@ -85,13 +87,18 @@ class ConversationEngine:
             raise ConversationNotFound(conversation_id)
         return conv
 
-    def handle(self, conversation_id: str, customer_id: str | None, text: str) -> Reply:
+    def handle(self, conversation_id: str, customer_id: str | None, text: str, *,
+               transcript_confidence: float | None = None) -> Reply:
+        """One customer turn. `transcript_confidence` is set for speech: the text is a transcript."""
         conv = self.conversation_for(conversation_id, customer_id)
         now = self.brokerage.now()
         state = DialogueState.model_validate(conv.state or {})
         parse = self.parser.parse(text, now.date())
         turn = Turn(conversation=conv, text=parse.text, parse=parse, now=now)
-        reply = self._decide(turn, state)
+        # --- voice read-back (speech): kept in one block; see _voice_readback ---
+        turn, reply = self._voice_readback(turn, state, transcript_confidence)
+        if reply is None:
+            reply = self._decide(turn, state)
         self.store.save_turn(conversation_id, state, [
             {"role": "customer", "text": text, "intent": parse.intent.label, "confidence": parse.intent.confidence,
              "payload": {"slots": parse.slots.filled()}},
@@ -99,6 +106,36 @@ class ConversationEngine:
              "payload": reply.model_dump(mode="json", exclude={"text", "intent", "confidence"})},
         ], now)
         return reply
+
+    # --- voice read-back ---
+
+    def _voice_readback(self, turn: Turn, state: DialogueState,
+                        transcript_confidence: float | None) -> tuple[Turn, Reply | None]:
+        """A spoken order (or a yes to a pending one) that was heard unsurely, or that names a
+        security only by a similar sound, is read back before anything else happens: "我听到的是……，
+        对吗？". A plain yes then carries on with the words read back, through the usual preview and
+        its own explicit confirmation; a no asks again. Typed turns never come here."""
+        heard = state.pending_readback
+        if heard is not None:
+            state.pending_readback = None
+            if turn.parse.intent.label == "confirm" and not _NEGATION.search(turn.text):
+                parse = self.parser.parse(heard, turn.now.date())
+                return Turn(conversation=turn.conversation, text=parse.text, parse=parse, now=turn.now), None
+            if turn.parse.intent.label == "deny":
+                return turn, self._reply(turn, "deny", "clarify", "好的，这句没有办理。请您再说一遍，或直接输入文字。")
+            return turn, None  # something else: handled on its own
+        if transcript_confidence is None:
+            return turn, None
+        label, slots = turn.parse.intent.label, turn.parse.slots
+        order_turn = (label in ("place_order", "cancel_order")
+                      or (state.pending_slot is not None and state.pending_slot.intent in ("place_order", "cancel_order")))
+        unsure = transcript_confidence < self.readback_confidence
+        vague_security = bool(slots.security_candidates) or (slots.security is not None and slots.security.match == "pinyin")
+        if (order_turn and (unsure or vague_security)) or (state.pending_action is not None and unsure):
+            state.pending_readback = turn.parse.text
+            return turn, self._reply(turn, label, "confirm",
+                                     f"我听到的是“{turn.parse.text}”，对吗？说“对”我就继续办理，说“不对”请您再说一遍。")
+        return turn, None
 
     # --- the policy ---
 
