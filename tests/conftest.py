@@ -16,6 +16,8 @@ from assistant.storage import Database
 from assistant.tools.simulator import ManualClock
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
+CLIPS = FIXTURES / "speech"  # a few recordings copied from ../shared/voice-dev
+STT_DIR = PROJECT_ROOT / "var" / "stt"  # the joined speech model, shared like the NLU models
 
 
 @pytest.fixture(scope="session")
@@ -40,7 +42,7 @@ def make_settings(var_dir: Path, kb_dir: Path, **overrides) -> Settings:
         # Trained intent models are keyed by the hash of their data: safe to share between tests.
         # So is the joined speech model (checked by its SHA-256); it is loaded only when a test asks.
         **{"environment": "test", "nlu_model_dir": PROJECT_ROOT / "var" / "nlu",
-           "stt_dir": PROJECT_ROOT / "var" / "stt", "stt_preload": False, **overrides},
+           "stt_dir": STT_DIR, "stt_preload": False, **overrides},
     )
 
 
@@ -114,3 +116,30 @@ class Chat:
 def assistant_orders(engine, customer_id: str):
     """Orders placed today, i.e. through the assistant: the seeded history lies on earlier days."""
     return engine.brokerage.orders(customer_id, day=engine.brokerage.now().date())
+
+
+# --- speech ---------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def recognizer():
+    """The packaged Whisper base, joined (first run only) and loaded once for the session."""
+    from assistant.nlu import default_master
+    from assistant.speech import SpeechRecognizer
+
+    r = SpeechRecognizer(master=default_master(), model=None, stt_dir=STT_DIR)
+    r.model
+    return r
+
+
+@pytest.fixture(scope="session")
+def buy_clip() -> bytes:
+    """买入一百股贵州茅台。 (16 kHz mono WAV)"""
+    return (CLIPS / "dv03.wav").read_bytes()
+
+
+@pytest.fixture(scope="session")
+def buy_samples(buy_clip):
+    from assistant.speech import decode
+
+    return decode(buy_clip, max_seconds=60, max_bytes=1 << 30).samples

@@ -96,7 +96,7 @@ class ConversationEngine:
         parse = self.parser.parse(text, now.date())
         turn = Turn(conversation=conv, text=parse.text, parse=parse, now=now)
         # --- voice read-back (speech): kept in one block; see _voice_readback ---
-        turn, reply = self._voice_readback(turn, state, transcript_confidence)
+        turn, reply = self._voice_readback(turn, state, text, transcript_confidence)
         if reply is None:
             reply = self._decide(turn, state)
         self.store.save_turn(conversation_id, state, [
@@ -109,7 +109,7 @@ class ConversationEngine:
 
     # --- voice read-back ---
 
-    def _voice_readback(self, turn: Turn, state: DialogueState,
+    def _voice_readback(self, turn: Turn, state: DialogueState, heard_text: str,
                         transcript_confidence: float | None) -> tuple[Turn, Reply | None]:
         """A spoken order (or a yes to a pending one) that was heard unsurely, or that names a
         security only by a similar sound, is read back before anything else happens: "我听到的是……，
@@ -132,9 +132,10 @@ class ConversationEngine:
         unsure = transcript_confidence < self.readback_confidence
         vague_security = bool(slots.security_candidates) or (slots.security is not None and slots.security.match == "pinyin")
         if (order_turn and (unsure or vague_security)) or (state.pending_action is not None and unsure):
-            state.pending_readback = turn.parse.text
+            heard_text = heard_text.strip().rstrip("。.")
+            state.pending_readback = heard_text
             return turn, self._reply(turn, label, "confirm",
-                                     f"我听到的是“{turn.parse.text}”，对吗？说“对”我就继续办理，说“不对”请您再说一遍。")
+                                     f"我听到的是“{heard_text}”，对吗？说“对”我就继续办理，说“不对”请您再说一遍。")
         return turn, None
 
     # --- the policy ---
