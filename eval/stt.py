@@ -1,8 +1,9 @@
 """`assistant eval stt`: speech-to-text on ../shared/voice-dev and on our larger set.
 
-For each set and for two configurations side by side, the full pipeline (domain prompt,
-normalisation, pinyin correction against the master list and the lexicon) and the plain model
-(no prompt, no correction; only the same scoring normalisation), it prints:
+For each set and for three configurations side by side: the full pipeline (domain prompt, short
+encoder window, normalisation, pinyin correction against the master list and the lexicon), the
+same without the correction ("no correction"), and the plain model (faster-whisper as it comes:
+no prompt, 30-second window, no correction; only the same scoring normalisation), it prints:
 
 - CER: character edit distance over reference characters, both sides in the scoring form
   (simplified, numbers as digits, no punctuation or spaces);
@@ -89,14 +90,14 @@ def names_security(text: str, code: str, parser: NluParser) -> bool:
 
 
 def score(clips: list[Clip], recognizer: SpeechRecognizer, parser: NluParser, *, plain: bool,
-          hotwords: str | None = None) -> dict[str, Score]:
+          hotwords: str | None = None, correct: bool = True) -> dict[str, Score]:
     """Scores per variant and over all clips ("all")."""
     scores: dict[str, Score] = {"all": Score()}
     for clip in clips:
         samples = recognizer.decode(clip.path.read_bytes()).samples
         start = time.perf_counter()
         try:
-            transcript = recognizer.transcribe_samples(samples, plain=plain, hotwords=hotwords)
+            transcript = recognizer.transcribe_samples(samples, plain=plain, hotwords=hotwords, correct=correct)
             text = transcript.text
         except Exception as exc:  # a clip with nothing recognised scores as an empty transcript
             text = ""
@@ -122,12 +123,12 @@ def score(clips: list[Clip], recognizer: SpeechRecognizer, parser: NluParser, *,
     return scores
 
 
-def _table(title: str, full: dict[str, Score], plain: dict[str, Score]) -> Table:
+def _table(title: str, full: dict[str, Score], uncorrected: dict[str, Score], plain: dict[str, Score]) -> Table:
     table = Table(title=title)
     for col in ("clips", "pipeline", "CER", "security acc", "intent acc", "RTF"):
         table.add_column(col, justify="left" if col in ("clips", "pipeline") else "right")
     for key in full:
-        for label, s in (("full", full[key]), ("plain", plain[key])):
+        for label, s in (("full", full[key]), ("no correction", uncorrected[key]), ("plain", plain[key])):
             table.add_row(f"{key} ({s.clips})", label, f"{s.cer:.3f}",
                           f"{s.security_acc:.3f} ({s.named}/{s.with_entity})", f"{s.intent_acc:.3f}", f"{s.rtf:.3f}")
     return table
@@ -143,14 +144,18 @@ def run(recognizer: SpeechRecognizer, parser: NluParser, console: Console, *, se
     for name in sets:
         clips = load_voice_dev(voice_dev) if name == "voice-dev" else load_augmented()
         full = score(clips, recognizer, parser, plain=False, hotwords=names)
+        uncorrected = score(clips, recognizer, parser, plain=False, hotwords=names, correct=False)
         plain = score(clips, recognizer, parser, plain=True)
         console.print(_table(f"Speech-to-text on {name} (beam {recognizer.beam_size}, "
-                             f"{recognizer.cpu_threads} threads, hotwords {hotwords})", full, plain))
+                             f"window {recognizer.window_s or 30:g} s, {recognizer.cpu_threads} threads, "
+                             f"hotwords {hotwords})", full, uncorrected, plain))
+        ceiling = sum(parser.parse(c.text, date.today()).intent.label == c.intent for c in clips) / len(clips)
+        console.print(f"intent accuracy of the NLU on the reference texts themselves: {ceiling:.3f}")
         if show_misses:
             console.print(f"[dim]full pipeline, transcripts with an error on {name}:[/dim]")
             for line in full["all"].misses:
                 console.print(f"  [dim]{line}[/dim]")
-        for label, scores in (("full", full["all"]), ("plain", plain["all"])):
+        for label, scores in (("full", full["all"]), ("no correction", uncorrected["all"]), ("plain", plain["all"])):
             figures[f"{name}/{label}"] = {"cer": scores.cer, "security_acc": scores.security_acc,
                                           "intent_acc": scores.intent_acc, "rtf": scores.rtf}
     return figures
