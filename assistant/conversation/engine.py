@@ -121,9 +121,9 @@ class ConversationEngine:
             if turn.parse.intent.label == "confirm" and not _NEGATION.search(turn.text):
                 parse = self.parser.parse(heard, turn.now.date())
                 return Turn(conversation=turn.conversation, text=parse.text, parse=parse, now=turn.now), None
-            if turn.parse.intent.label == "deny":
+            if turn.parse.intent.label == "deny" and state.pending_action is None:
                 return turn, self._reply(turn, "deny", "clarify", "好的，这句没有办理。请您再说一遍，或直接输入文字。")
-            return turn, None  # something else: handled on its own
+            return turn, None  # something else (or a no to a pending order): the policy handles it
         if transcript_confidence is None:
             return turn, None
         label, slots = turn.parse.intent.label, turn.parse.slots

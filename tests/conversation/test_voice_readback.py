@@ -56,3 +56,11 @@ def test_questions_by_voice_are_answered_without_a_read_back(engine) -> None:
     chat = Chat(engine, "100001")
     reply = voice(chat, "查询一下我的持仓", 0.3)
     assert not reply.text.startswith("我听到的是") and reply.intent == "positions"
+
+
+def test_a_no_to_the_read_back_of_a_spoken_yes_drops_the_order(engine) -> None:
+    chat = Chat(engine, "100001")
+    chat.say("买入100股五粮液 市价")
+    assert voice(chat, "确认", 0.2).text.startswith("我听到的是")
+    assert "没有提交" in chat.say("取消").text
+    assert chat.say("确认").pending_confirmation is None and assistant_orders(engine, "100001") == []
