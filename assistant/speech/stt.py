@@ -31,7 +31,7 @@ LANGUAGE = "zh"
 # Sets the register (simplified characters, Chinese punctuation, a broker's customer speaking).
 DOMAIN_PROMPT = ("以下是投资者用普通话说的话，涉及股票买卖、委托、撤单、持仓、行情、资产、开户、"
                  "融资融券、科创板、创业板、可转债、基金和账户业务。")
-GUESSED_NAME_CONFIDENCE = 0.5
+GUESSED_NAME_CONFIDENCE = 0.3  # below the read-back threshold (ASSISTANT_STT_READBACK_CONFIDENCE, 0.5)
 NO_SPEECH = 0.6  # Whisper's own no-speech probability above which a quiet segment is dropped
 
 
@@ -189,7 +189,7 @@ class SpeechRecognizer:
                                 duration_s=duration, confidence=_confidence(segments),
                                 corrections=result.corrections, ambiguous=result.ambiguous, seconds=elapsed)
         if transcript.guessed_security:
-            # The name is our guess, not what was heard: never more certain than a coin toss.
+            # The name is our guess, not what was heard: low enough that a spoken order is read back.
             transcript.confidence = min(transcript.confidence, GUESSED_NAME_CONFIDENCE)
         return transcript
 
