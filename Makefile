@@ -6,7 +6,7 @@ VENV := .venv
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: run test install eval-kb eval-nlu eval-dialogues bench clean
+.PHONY: run test install eval-kb eval-nlu eval-dialogues eval-stt bench clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -33,6 +33,9 @@ eval-nlu: install
 
 eval-dialogues: install
 	$(VENV)/bin/assistant eval dialogues
+
+eval-stt: install
+	$(VENV)/bin/assistant eval stt
 
 bench: install
 	$(VENV)/bin/python -m eval.bench_kb
