@@ -13,6 +13,7 @@ import math
 import os
 import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -223,27 +224,23 @@ class SpeechRecognizer:
             return None
         return [_Segment(text=text, tokens=tokens, avg_logprob=avg_logprob, no_speech_prob=result.no_speech_prob)]
 
+    @contextmanager
     def _turn(self):
-        recognizer = self
-
-        class _Turn:
-            def __enter__(self_inner):
-                with recognizer._pool_lock:
-                    if recognizer._in_pool >= recognizer._max_in_pool:
-                        raise SpeechBusy()
-                    recognizer._in_pool += 1
-                if not recognizer._slots.acquire(timeout=recognizer.queue_timeout_s):
-                    with recognizer._pool_lock:
-                        recognizer._in_pool -= 1
-                    raise SpeechBusy()
-
-            def __exit__(self_inner, *exc):
-                recognizer._slots.release()
-                with recognizer._pool_lock:
-                    recognizer._in_pool -= 1
-                return False
-
-        return _Turn()
+        """A place in the pool: refused at once when it is full, or after waiting too long."""
+        with self._pool_lock:
+            if self._in_pool >= self._max_in_pool:
+                raise SpeechBusy()
+            self._in_pool += 1
+        try:
+            if not self._slots.acquire(timeout=self.queue_timeout_s):
+                raise SpeechBusy()
+            try:
+                yield
+            finally:
+                self._slots.release()
+        finally:
+            with self._pool_lock:
+                self._in_pool -= 1
 
 
 def _confidence(segments) -> float:

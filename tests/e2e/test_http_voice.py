@@ -39,7 +39,8 @@ def test_stt_returns_text_raw_text_language_duration_confidence(client) -> None:
 
 
 def test_stt_takes_a_wechat_voice_note(client, buy_samples) -> None:
-    response = client.post("/v1/stt", files=upload(encoded(buy_samples, "silk"), "voice.silk", "application/octet-stream"))
+    silk = encoded(buy_samples, "silk")
+    response = client.post("/v1/stt", files=upload(silk, "voice.silk", "application/octet-stream"))
     assert response.status_code == 200 and "贵州茅台" in response.json()["text"]
 
 
