@@ -100,3 +100,13 @@ def test_voice_in_someone_elses_conversation_is_a_404(client) -> None:
     response = client.post(f"/v1/conversations/{cid}/voice", headers={"X-Customer-Id": "100003"},
                            files=upload(clip("dv03")))
     assert response.status_code == 404 and response.json()["error"]["code"] == "conversation_not_found"
+
+
+def test_a_full_pool_answers_503_instead_of_queueing(tmp_path, small_kb_dir, recognizer) -> None:
+    settings = make_settings(tmp_path / "var", small_kb_dir, simulator_now=PINNED, stt_max_concurrent=1,
+                             stt_max_waiting=0)
+    with TestClient(create_app(settings, ingest_in_background=False)) as client:
+        with client.app.state.speech._turn():  # another upload is being transcribed
+            response = client.post("/v1/stt", files=upload(clip("dv03")))
+        assert response.status_code == 503 and response.json()["error"]["code"] == "speech_busy"
+        assert client.post("/v1/stt", files=upload(clip("dv03"))).status_code == 200
