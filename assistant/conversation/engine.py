@@ -47,6 +47,7 @@ from assistant.tools import (
 
 CONFIRM_TTL = timedelta(minutes=2)
 MIN_CONFIDENCE = 0.5
+READBACK_CONFIDENCE = 0.5  # a spoken order transcribed with less confidence is read back first
 # Intents whose question can be re-asked about another security, date or permission.
 CARRY_OVER = {"market_quote", "positions", "order_status", "trade_history", "open_permission", "place_order", "fees"}
 NEEDS_SIGN_IN = {"account_balance", "positions", "order_status", "trade_history", "place_order", "cancel_order",
@@ -108,7 +109,8 @@ _INVESTMENT_CONTENT = re.compile(r"基金|理财|股票|债券|可转债|期权|
 class ConversationEngine:
     def __init__(self, *, store: ConversationStore, parser: NluParser, brokerage: Brokerage,
                  master: SecurityMaster, kb: Callable[[], KnowledgeBase | None], audit: AuditLog,
-                 guards: GuardModels | None = None, min_confidence: float = MIN_CONFIDENCE) -> None:
+                 guards: GuardModels | None = None, min_confidence: float = MIN_CONFIDENCE,
+                 readback_confidence: float = READBACK_CONFIDENCE) -> None:
         self.store = store
         self.audit = audit
         self.guards = guards or GuardModels()
@@ -117,6 +119,7 @@ class ConversationEngine:
         self.master = master
         self._kb = kb
         self.min_confidence = min_confidence
+        self.readback_confidence = readback_confidence
 
     # --- conversations ---
 
@@ -132,8 +135,10 @@ class ConversationEngine:
             raise ConversationNotFound(conversation_id)
         return conv
 
-    def handle(self, conversation_id: str, customer_id: str | None, text: str, *, channel: str | None = None) -> Reply:
-        """One customer turn, guarded on the way in and on the way out, stored with its audit trail."""
+    def handle(self, conversation_id: str, customer_id: str | None, text: str, *, channel: str | None = None,
+               transcript_confidence: float | None = None) -> Reply:
+        """One customer turn, guarded on the way in and on the way out, stored with its audit trail.
+        `transcript_confidence` is set for speech: the text is a transcript."""
         conv = self.conversation_for(conversation_id, customer_id)
         now = self.brokerage.now()
         state = DialogueState.model_validate(conv.state or {})
@@ -148,7 +153,10 @@ class ConversationEngine:
         if decision.reply is not None:
             reply = self._guard_reply(turn, state, decision)
         else:
-            reply = self._decide(turn, state)
+            # --- voice read-back (speech): kept in one block; see _voice_readback ---
+            turn, reply = self._voice_readback(turn, state, decision.text, transcript_confidence)
+            if reply is None:
+                reply = self._decide(turn, state)
             if decision.notice:
                 reply.text = decision.notice + reply.text
             reply.flags = decision.rules
@@ -173,7 +181,7 @@ class ConversationEngine:
             state.pending_action = None
             turn.record("confirmation", stage="dropped", kind=dropped.kind, summary=dropped.summary)
             notice = "（刚才待确认的委托没有提交。）\n" if dropped.kind == "place_order" else "（刚才的撤单没有办理。）\n"
-        state.pending_slot = None
+        state.pending_slot = state.pending_readback = None
         state.last_intent, state.last_slots = None, {}
         # The intent stays the classifier's reading; the guard's rules are the reply's flags.
         label = turn.parse.intent.label
@@ -202,6 +210,38 @@ class ConversationEngine:
             if review.action == "blocked":
                 reply.action, reply.citations, reply.data = "refuse", [], None
         return reply
+
+    # --- voice read-back ---
+
+    def _voice_readback(self, turn: Turn, state: DialogueState, heard_text: str,
+                        transcript_confidence: float | None) -> tuple[Turn, Reply | None]:
+        """A spoken order (or a yes to a pending one) that was heard unsurely, or that names a
+        security only by a similar sound, is read back before anything else happens: "我听到的是……，
+        对吗？". A plain yes then carries on with the words read back, through the usual preview and
+        its own explicit confirmation; a no asks again. Typed turns never come here."""
+        heard = state.pending_readback
+        if heard is not None:
+            state.pending_readback = None
+            if turn.parse.intent.label == "confirm" and not _NEGATION.search(turn.text):
+                parse = self.parser.parse(heard, turn.now.date())
+                return Turn(conversation=turn.conversation, text=parse.text, parse=parse, now=turn.now,
+                            audit=turn.audit), None
+            if turn.parse.intent.label == "deny" and state.pending_action is None:
+                return turn, self._reply(turn, "deny", "clarify", "好的，这句没有办理。请您再说一遍，或直接输入文字。")
+            return turn, None  # something else (or a no to a pending order): the policy handles it
+        if transcript_confidence is None:
+            return turn, None
+        label, slots = turn.parse.intent.label, turn.parse.slots
+        order_turn = (label in ("place_order", "cancel_order")
+                      or (state.pending_slot is not None and state.pending_slot.intent in ("place_order", "cancel_order")))
+        unsure = transcript_confidence < self.readback_confidence
+        vague_security = bool(slots.security_candidates) or (slots.security is not None and slots.security.match == "pinyin")
+        if (order_turn and (unsure or vague_security)) or (state.pending_action is not None and unsure):
+            heard_text = heard_text.strip().rstrip("。.")
+            state.pending_readback = heard_text
+            return turn, self._reply(turn, label, "confirm",
+                                     f"我听到的是“{heard_text}”，对吗？说“对”我就继续办理，说“不对”请您再说一遍。")
+        return turn, None
 
     # --- the policy ---
 

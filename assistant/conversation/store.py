@@ -40,6 +40,7 @@ class DialogueState(BaseModel):
     last_slots: dict[str, Any] = Field(default_factory=dict)
     pending_slot: PendingSlot | None = None
     pending_action: PendingAction | None = None
+    pending_readback: str | None = None  # a spoken request read back to the customer, awaiting "对"
 
 
 class ConversationNotFound(Exception):
