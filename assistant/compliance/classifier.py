@@ -40,10 +40,8 @@ log = logging.getLogger(__name__)
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 OUTPUT_RULES = ("guaranteed_return", "zero_risk", "investment_advice", "misleading_promotion")
-# Whose data a request is about ("我的持仓" or "我老婆的持仓") is for patterns that know the
-# signed-in customer, not for a bag of n-grams: other_customer_data is not learned.
 INPUT_RULES = ("investment_advice", "guaranteed_return", "inside_information", "market_manipulation", "aml_evasion",
-               "prompt_injection", "fraud_victim")
+               "other_customer_data", "prompt_injection", "fraud_victim")
 FEATURE_VERSION = "2"
 Example = tuple[str, set[str]]
 # A probability at or above these marks a violation. Chosen on the dev splits (eval/datasets/

@@ -32,6 +32,7 @@ from assistant.compliance.rules import (
     REQUEST,
     RETURN_FIGURE,
     SENTENCE_END,
+    THIRD_PARTY,
     WARNING_LEAD,
 )
 
@@ -178,6 +179,9 @@ def _input_rules(text: str, customer_id: str | None, model: RuleClassifier | Non
     squashed, _ = _squash(text)
     educational = bool(EDUCATION.search(squashed)) and not REQUEST.search(squashed)
     hits = [f.rule for f in model.findings(text)] if model is not None else []
+    # Whose data it is ("我的持仓" or "我老婆的持仓") n-grams cannot tell: a third party must be named.
+    if "other_customer_data" in hits and not _third_party(squashed, customer_id):
+        hits.remove("other_customer_data")
     for name, pattern in INPUT_RULES.items():
         for m in pattern.finditer(squashed):
             own = m.groupdict().get("customer")
@@ -190,6 +194,12 @@ def _input_rules(text: str, customer_id: str | None, model: RuleClassifier | Non
                 hits.append(name)
             break
     return hits
+
+
+def _third_party(text: str, customer_id: str | None) -> bool:
+    if THIRD_PARTY.search(text):
+        return True
+    return any(n != customer_id for n in re.findall(r"(?<!\d)\d{6,12}(?!\d)", text) if not n.startswith(("60", "00", "30", "68")))
 
 
 def inspect_input(text: str, *, customer_id: str | None = None, model: RuleClassifier | None = None) -> InputDecision:

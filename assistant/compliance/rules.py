@@ -183,6 +183,12 @@ INPUT_RULES: dict[str, re.Pattern[str]] = {
         r"(账户|资金).{0,6}(涉嫌|涉及)(洗钱|犯罪|违法).{0,12}(转|配合|核查)"),
 }
 
+# Someone other than the customer: a relative, a friend, a named person, another customer.
+THIRD_PARTY = re.compile(
+    r"老婆|老公|妻子|丈夫|爱人|媳妇|对象|男朋友|女朋友|爸|妈|父亲|母亲|父母|儿子|女儿|孩子|哥|姐|弟|妹|亲戚|表哥|表姐|舅|姑|叔|姨|"
+    r"岳父|岳母|公公|婆婆|朋友|同事|同学|邻居|领导|老板|(其他|别的|另一个|另一位)客户|别人|他人|其他人|某人|他|她|张|王|李|赵|刘|陈|杨|黄|周|吴|"
+    r"先生|女士|这个人|那个人|此人")
+
 # "什么是内幕交易？" asks about the rule; "给我内幕消息" asks us to break it.
 EDUCATION = re.compile(
     r"什么是|什么叫|是什么意思|什么意思|怎么(认定|界定|处罚|判断|识别|防范|举报|区分|定义)|如何(认定|界定|识别|防范|避免|举报|区分|判断)|"

@@ -102,6 +102,7 @@ def _summary(result: Any) -> Any:
 
 
 # Replies about products and markets carry the risk disclosure (适当性管理办法; our disclosure policy).
+_FREE_TEXT = {"answer_from_kb"}  # replies whose words are not all ours: the learned check reads them
 _DISCLOSED_INTENTS = {"kb_question", "fees", "open_permission", "risk_assessment"}
 _INVESTMENT_CONTENT = re.compile(r"基金|理财|股票|债券|可转债|期权|融资融券|融券|两融|科创板|创业板|北交所|ETF|收益|投资")
 
@@ -160,7 +161,7 @@ class ConversationEngine:
             if decision.notice:
                 reply.text = decision.notice + reply.text
             reply.flags = decision.rules
-        reply = self._review(turn, reply)
+        reply = self._review(turn, state, reply)
         if reply.handoff is not None:
             turn.record("handoff", reason=reply.handoff.reason, priority=reply.handoff.priority)
         turn.record("message_out", text=reply.text, intent=reply.intent, action=reply.action,
@@ -194,14 +195,19 @@ class ConversationEngine:
         reply.flags = decision.rules
         return reply
 
-    def _review(self, turn: Turn, reply: Reply) -> Reply:
-        """The output guard, and the disclosures product and market content must carry."""
+    def _review(self, turn: Turn, state: DialogueState, reply: Reply) -> Reply:
+        """The output guard, and the disclosures product and market content must carry.
+
+        Every reply passes the patterns and the personal-data check. The learned check reads free
+        text (knowledge-base passages, an LLM's words); our own templates filled with tool results
+        are reviewed where they are written (tests run every fixed text through the full check),
+        and a statistical false alarm must not swallow an order preview."""
         if reply.intent == "market_quote" and reply.action == "run_tool" and QUOTE_DISCLOSURE not in reply.text:
             reply.text += QUOTE_DISCLOSURE
         elif (reply.intent in _DISCLOSED_INTENTS and reply.action == "answer_from_kb" and reply.citations
               and _INVESTMENT_CONTENT.search(reply.text) and RISK_DISCLOSURE not in reply.text):
             reply.text += "\n" + RISK_DISCLOSURE
-        review = review_output(reply.text, self.guards.output)
+        review = review_output(reply.text, self.guards.output if reply.action in _FREE_TEXT else None)
         turn.record("guard", actor="system", stage="output", action=review.action,
                     rules=sorted({v.rule for v in review.violations}), spans=[v.span for v in review.violations])
         if review.action != "pass":
@@ -209,6 +215,8 @@ class ConversationEngine:
             reply.flags = [*reply.flags, *(f"output:{v.rule}" for v in review.violations)]
             if review.action == "blocked":
                 reply.action, reply.citations, reply.data = "refuse", [], None
+                if reply.pending_confirmation is not None:  # never confirm what the customer was not shown
+                    reply.pending_confirmation, state.pending_action = None, None
         return reply
 
     # --- voice read-back ---

@@ -151,3 +151,21 @@ def test_advice_is_refused_and_a_person_is_offered(engine) -> None:
     assert human.handoff is not None and human.handoff.reason == "customer_request"
     complaint = chat.say("我要投诉，你们的系统让我亏了钱")
     assert complaint.handoff is not None and complaint.handoff.priority == "high"
+
+
+def test_a_blocked_preview_leaves_nothing_to_confirm(engine, monkeypatch) -> None:
+    """Should the output guard ever block an order preview, the customer cannot confirm what they never saw."""
+    from assistant.compliance import OutputReview, Violation
+    from assistant.conversation import engine as engine_module
+
+    def block_previews(text, model=None):
+        if "请核对以下委托信息" in text:
+            return OutputReview(text="blocked", violations=[Violation("investment_advice", "x", 0, 1, "m")], action="blocked")
+        return OutputReview(text=text)
+
+    monkeypatch.setattr(engine_module, "review_output", block_previews)
+    chat = Chat(engine, "100001")
+    preview = chat.say("买入贵州茅台100股，市价")
+    assert preview.action == "refuse" and preview.pending_confirmation is None
+    chat.say("确认")
+    assert assistant_orders(engine, "100001") == []
