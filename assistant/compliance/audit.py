@@ -77,6 +77,9 @@ class AuditLog:
         """Adds events in the caller's transaction: they land with the change they record, or not at all."""
         if not events:
             return
+        unknown = {e.event for e in events} - set(EVENTS)
+        if unknown:
+            raise ValueError(f"unknown audit events: {sorted(unknown)}")
         # Taking the head row first is the lock; reading it afterwards sees the newest committed head.
         session.execute(update(AuditHead).where(AuditHead.id == 1).values(last_id=AuditHead.last_id))
         head = session.execute(select(AuditHead).where(AuditHead.id == 1).execution_options(populate_existing=True)).scalar_one()

@@ -124,9 +124,9 @@ def _is_mention(text: str, start: int, end: int) -> bool:
     sentence_start = max((m.end() for m in SENTENCE_END.finditer(text, 0, start)), default=0)
     next_end = SENTENCE_END.search(text, end)
     sentence = text[sentence_start:next_end.start() if next_end else len(text)]
-    # Quoted in a sentence that warns or refuses; or history told as history (保本基金已逐步转型).
-    if WARNING_LEAD.search(text[sentence_start:start]):
+    if WARNING_LEAD.search(text[sentence_start:start]):  # a sentence that lists a scam's tactics
         return True
+    # Quoted in a sentence that warns or refuses; or history told as history (保本基金已逐步转型).
     return (_quoted(text, start, end) and bool(MENTION_SENTENCE.search(sentence))) or bool(_HISTORY.search(sentence))
 
 
