@@ -95,6 +95,7 @@ def chat() -> None:
 
 @app.command()
 def token(
+    customer: str = typer.Option(None, help="a customer id: a token as the app's sign-in would issue it"),
     staff: str = typer.Option(None, help="a staff id (for the agent console or the audit log)"),
     role: list[str] = typer.Option([], help="a staff role, e.g. compliance (repeatable)"),
     hours: float = typer.Option(8.0, help="lifetime in hours"),
@@ -105,11 +106,11 @@ def token(
     from assistant.channels.tokens import TokenError, mint
 
     settings = get_settings()
-    if settings.environment == "production" or not staff:
-        console.print("用法：assistant token --staff ID --role compliance（仅限开发环境）。")
+    if settings.environment == "production" or bool(customer) == bool(staff) or (customer and role):
+        console.print("用法：assistant token --customer ID，或 assistant token --staff ID --role compliance（仅限开发环境）。")
         raise typer.Exit(code=2)
     try:
-        print(mint(settings, staff, roles=role, ttl=timedelta(hours=hours)))
+        print(mint(settings, customer or staff, roles=role, ttl=timedelta(hours=hours)))
     except TokenError as exc:
         console.print(f"无法签发：{exc}")
         raise typer.Exit(code=2) from None

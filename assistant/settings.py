@@ -68,6 +68,12 @@ class Settings(BaseSettings):
     auth_jwt_issuer: str = "mingchuan-securities"
     auth_jwt_audience: str = "investor-assistant"
 
+    # Shared state between workers: rate-limit counters (and, later, events) live in Redis when set;
+    # without it (one worker, the embedded default) they live in the process.
+    redis_url: str | None = None
+    rate_limit_customer_per_minute: int = Field(default=30, ge=1)  # conversation turns per signed-in customer
+    rate_limit_ip_per_minute: int = Field(default=120, ge=1)  # requests that do work, per client address
+
     # Brokerage back end: the DB-backed simulator, seeded with demo customers on first start.
     simulator_seed_demo: bool = True
     simulator_now: datetime | None = None  # pin the simulator's clock (demos outside trading hours, tests)

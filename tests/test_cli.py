@@ -43,3 +43,5 @@ def test_token_mints_a_staff_token_the_service_accepts(cli_env) -> None:
     principal = verify(get_settings(), result.output.strip())
     assert principal.subject == "cmp-1" and principal.roles == {"compliance"}
     assert CliRunner().invoke(app, ["token"]).exit_code == 2
+    customer = CliRunner().invoke(app, ["token", "--customer", "100001"])
+    assert verify(get_settings(), customer.output.strip()).subject == "100001"

@@ -1,6 +1,6 @@
-"""Who is calling. Until bearer tokens land (issue "Service and channels"), a development header
-X-Customer-Id names the signed-in customer; it is honoured only when the setting allows it, and
-never in production."""
+"""Who is calling. The app's back end signs customers in and issues a bearer JWT; we verify it
+(channels/tokens.py). For development, the header X-Customer-Id may name the customer instead;
+it is honoured only when the setting allows it, and never in production."""
 
 from __future__ import annotations
 
@@ -15,8 +15,30 @@ from assistant.channels.tokens import Principal, TokenError, verify
 _CUSTOMER_ID = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
 
 
+def _bearer(request: Request) -> str | None:
+    header = request.headers.get("authorization")
+    if header is None:
+        return None
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise ApiError(401, "unauthenticated", "请先登录后再访问。")
+    return token.strip()
+
+
 def current_customer(request: Request) -> str | None:
+    """The signed-in customer, or None for a visitor (who may ask knowledge questions only)."""
     settings = request.app.state.settings
+    token = _bearer(request)
+    if token is not None:
+        try:
+            principal = verify(settings, token)
+        except TokenError:
+            raise ApiError(401, "bad_token", "登录凭证无效或已过期，请重新登录。") from None
+        if principal.roles:  # a staff token is not a customer's
+            raise ApiError(403, "forbidden", "该凭证不能用于客户会话。")
+        if not _CUSTOMER_ID.fullmatch(principal.subject):
+            raise ApiError(401, "bad_customer", "客户身份信息无效，请重新登录。")
+        return principal.subject
     value = request.headers.get("x-customer-id")
     if value is None or not settings.dev_header_enabled:
         return None
@@ -30,12 +52,11 @@ def require_role(role: str) -> Callable[[Request], Principal]:
     """A dependency: the caller's bearer token must be valid and carry `role`."""
 
     def dependency(request: Request) -> Principal:
-        header = request.headers.get("authorization", "")
-        scheme, _, token = header.partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
+        token = _bearer(request)
+        if token is None:
             raise ApiError(401, "unauthenticated", "请先登录后再访问。")
         try:
-            principal = verify(request.app.state.settings, token.strip())
+            principal = verify(request.app.state.settings, token)
         except TokenError:
             raise ApiError(401, "bad_token", "登录凭证无效或已过期，请重新登录。") from None
         if role not in principal.roles:

@@ -12,6 +12,7 @@ from pydantic import BaseModel, StringConstraints
 
 from assistant.channels.auth import require_role
 from assistant.channels.errors import ApiError
+from assistant.channels.ratelimit import limit_by_ip
 from assistant.channels.tokens import Principal
 from assistant.compliance import AuditEvent, AuditLog, check_output
 
@@ -40,7 +41,7 @@ class CheckResponse(BaseModel):
     violations: list[ViolationOut]
 
 
-@router.post("/check", response_model=CheckResponse)
+@router.post("/check", response_model=CheckResponse, dependencies=[Depends(limit_by_ip)])
 def check(body: CheckRequest, request: Request) -> CheckResponse:
     violations = check_output(body.text, request.app.state.guards.output)
     return CheckResponse(

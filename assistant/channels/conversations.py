@@ -10,6 +10,7 @@ from pydantic import BaseModel, StringConstraints
 
 from assistant.channels.auth import current_customer
 from assistant.channels.errors import ApiError
+from assistant.channels.ratelimit import limit_customer_turns
 from assistant.conversation import ConversationEngine, ConversationNotFound
 from assistant.domain import Reply
 from assistant.tools import BrokerageError
@@ -70,7 +71,8 @@ def create(engine: Engine, customer: Customer, body: CreateRequest | None = None
                            created_at=conv.created_at)
 
 
-@router.post("/{conversation_id}/messages", response_model=Reply)
+@router.post("/{conversation_id}/messages", response_model=Reply,
+             dependencies=[Depends(limit_customer_turns(current_customer))])
 def send(conversation_id: str, body: MessageIn, engine: Engine, customer: Customer) -> Reply:
     try:
         return engine.handle(conversation_id, customer, body.text)

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field, StringConstraints
 
 from assistant.channels.errors import ApiError
+from assistant.channels.ratelimit import limit_by_ip
 from assistant.compliance import mask_pii, review_output
 from assistant.domain import Citation
 from assistant.rag import KnowledgeBase
@@ -60,7 +61,7 @@ def ready_kb(request: Request) -> KnowledgeBase:
     return kb
 
 
-@router.post("/search", response_model=SearchResponse)
+@router.post("/search", response_model=SearchResponse, dependencies=[Depends(limit_by_ip)])
 def search(body: SearchRequest, kb: Annotated[KnowledgeBase, Depends(ready_kb)]) -> SearchResponse:
     # Personal data in a query must not reach the logs or an embeddings endpoint.
     hits = kb.search(mask_pii(body.query).text, k=body.k, doc_type=body.doc_type)
@@ -81,7 +82,7 @@ def search(body: SearchRequest, kb: Annotated[KnowledgeBase, Depends(ready_kb)])
     )
 
 
-@router.post("/answer", response_model=AnswerResponse)
+@router.post("/answer", response_model=AnswerResponse, dependencies=[Depends(limit_by_ip)])
 def answer(body: AnswerRequest, kb: Annotated[KnowledgeBase, Depends(ready_kb)], request: Request) -> AnswerResponse:
     result = kb.answer(mask_pii(body.question).text, doc_type=body.doc_type)
     review = review_output(result.text, request.app.state.guards.output)  # the same output guard as the conversation's replies

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel
 
 from assistant.channels.kb import QueryText
+from assistant.channels.ratelimit import limit_by_ip
 
 router = APIRouter(prefix="/v1/nlu", tags=["nlu"])
 
@@ -21,7 +22,7 @@ class ParseResponse(BaseModel):
     alternatives: list[tuple[str, float]]
 
 
-@router.post("/parse", response_model=ParseResponse)
+@router.post("/parse", response_model=ParseResponse, dependencies=[Depends(limit_by_ip)])
 def parse(body: ParseRequest, request: Request) -> ParseResponse:
     engine = request.app.state.engine
     result = engine.parser.parse(body.text, engine.brokerage.now().date())

@@ -10,6 +10,7 @@ from pydantic import BaseModel
 
 from assistant.channels.auth import current_customer
 from assistant.channels.errors import ApiError
+from assistant.channels.ratelimit import limit_by_ip, limit_customer_turns
 from assistant.compliance import mask_pii
 from assistant.conversation import ConversationEngine, ConversationNotFound
 from assistant.domain import Reply
@@ -61,13 +62,14 @@ def _transcribe(recognizer: SpeechRecognizer, audio: UploadFile) -> Transcript:
         raise ApiError(exc.status, exc.code, exc.message) from None
 
 
-@router.post("/v1/stt", response_model=TranscriptOut)
+@router.post("/v1/stt", response_model=TranscriptOut, dependencies=[Depends(limit_by_ip)])
 def stt(recognizer: Annotated[SpeechRecognizer, Depends(speech)],
         audio: Annotated[UploadFile, File(description="WAV, MP3, AAC/M4A, OGG/Opus, WebM, AMR or WeChat SILK")]) -> dict:
     return _transcribe(recognizer, audio).as_dict()
 
 
-@router.post("/v1/conversations/{conversation_id}/voice", response_model=VoiceReplyOut)
+@router.post("/v1/conversations/{conversation_id}/voice", response_model=VoiceReplyOut,
+             dependencies=[Depends(limit_customer_turns(current_customer))])
 def voice(conversation_id: str, customer: Customer,
           recognizer: Annotated[SpeechRecognizer, Depends(speech)],
           conversations: Annotated[ConversationEngine, Depends(engine)],
