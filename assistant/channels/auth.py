@@ -8,6 +8,7 @@ import re
 from collections.abc import Callable
 
 from fastapi import Request
+from starlette.requests import HTTPConnection
 
 from assistant.channels.errors import ApiError
 from assistant.channels.tokens import Principal, TokenError, verify
@@ -15,7 +16,7 @@ from assistant.channels.tokens import Principal, TokenError, verify
 _CUSTOMER_ID = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
 
 
-def _bearer(request: Request) -> str | None:
+def _bearer(request: HTTPConnection) -> str | None:
     header = request.headers.get("authorization")
     if header is None:
         return None
@@ -27,8 +28,12 @@ def _bearer(request: Request) -> str | None:
 
 def current_customer(request: Request) -> str | None:
     """The signed-in customer, or None for a visitor (who may ask knowledge questions only)."""
+    return customer_of(request, _bearer(request))
+
+
+def customer_of(request: HTTPConnection, token: str | None) -> str | None:
+    """Browsers cannot set headers on a WebSocket: there the token comes as a query parameter."""
     settings = request.app.state.settings
-    token = _bearer(request)
     if token is not None:
         try:
             principal = verify(settings, token)

@@ -1,15 +1,21 @@
-"""App channel over REST: create a conversation, send a message, read the history."""
+"""App channel: REST (create a conversation, send a message, read the history) and a WebSocket
+stream that delivers every message of the conversation once, in order, and replays what a
+reconnecting client missed."""
 
 from __future__ import annotations
 
+import asyncio
+import json
 from datetime import datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query, Request, WebSocket, WebSocketDisconnect
 from pydantic import BaseModel, StringConstraints
+from starlette.concurrency import run_in_threadpool
 
-from assistant.channels.auth import current_customer
+from assistant.channels.auth import current_customer, customer_of
 from assistant.channels.errors import ApiError
+from assistant.channels.events import conversation_channel
 from assistant.channels.ratelimit import limit_customer_turns
 from assistant.conversation import ConversationEngine, ConversationNotFound
 from assistant.domain import Reply
@@ -73,11 +79,13 @@ def create(engine: Engine, customer: Customer, body: CreateRequest | None = None
 
 @router.post("/{conversation_id}/messages", response_model=Reply,
              dependencies=[Depends(limit_customer_turns(current_customer))])
-def send(conversation_id: str, body: MessageIn, engine: Engine, customer: Customer) -> Reply:
+def send(conversation_id: str, body: MessageIn, engine: Engine, customer: Customer, request: Request) -> Reply:
     try:
-        return engine.handle(conversation_id, customer, body.text)
+        reply = engine.handle(conversation_id, customer, body.text)
     except ConversationNotFound:
         raise _not_found() from None
+    request.app.state.events.publish(conversation_channel(conversation_id), {"type": "new_messages"})
+    return reply
 
 
 @router.get("/{conversation_id}/messages", response_model=HistoryOut)
@@ -92,3 +100,74 @@ def history(conversation_id: str, engine: Engine, customer: Customer,
         messages=[MessageOut(id=m.id, role=m.role, text=m.text, intent=m.intent, created_at=m.created_at) for m in rows],
         next_after=rows[-1].id if len(rows) == limit else None,
     )
+
+
+def _message_event(m) -> dict:
+    return {"type": "message", "message": MessageOut(id=m.id, role=m.role, text=m.text, intent=m.intent,
+                                                    created_at=m.created_at).model_dump(mode="json")}
+
+
+@router.websocket("/{conversation_id}/stream")
+async def stream(websocket: WebSocket, conversation_id: str, after: int = 0, access_token: str | None = None) -> None:
+    """Client → {"type": "message", "text"}; server → {"type": "message", "message"}, {"type": "typing"},
+    {"type": "reply", "reply"} (the full reply to this client's own turn) and {"type": "error", "error"}.
+    Connect with ?after=<last message id seen> to receive what was missed first."""
+    engine: ConversationEngine = websocket.app.state.engine
+    try:
+        customer = customer_of(websocket, access_token)
+        await run_in_threadpool(engine.conversation_for, conversation_id, customer)
+    except (ApiError, ConversationNotFound):
+        await websocket.close(code=4404, reason="conversation not found")
+        return
+    await websocket.accept()
+    channel = conversation_channel(conversation_id)
+    bus = websocket.app.state.events
+    subscription = await bus.subscribe(channel)  # before the replay, so nothing falls in between
+    last = max(after, 0)
+
+    async def flush() -> None:
+        nonlocal last
+        while True:
+            rows = await run_in_threadpool(engine.store.messages, conversation_id, after_id=last, limit=200)
+            for m in rows:
+                await websocket.send_json(_message_event(m))
+                last = m.id
+            if len(rows) < 200:
+                return
+
+    async def receive() -> None:
+        while True:
+            try:
+                data = json.loads(await websocket.receive_text())
+            except ValueError:  # malformed JSON gets an answer, not a dropped connection
+                data = None
+            text = str(data.get("text", "")).strip() if isinstance(data, dict) else ""
+            if not isinstance(data, dict) or data.get("type") != "message" or not 0 < len(text) <= 1000:
+                subscription.queue.put_nowait({"type": "error", "error": {
+                    "code": "invalid_request", "message": "消息格式不正确：请发送 {\"type\": \"message\", \"text\": \"…\"}，正文 1–1000 字。"}})
+                continue
+            bus.publish(channel, {"type": "typing"})
+            reply = await run_in_threadpool(engine.handle, conversation_id, customer, text)
+            subscription.queue.put_nowait({"type": "reply", "reply": reply.model_dump(mode="json")})
+            bus.publish(channel, {"type": "new_messages"})
+
+    receiver = asyncio.create_task(receive())
+    try:
+        await flush()
+        while True:
+            getter = asyncio.create_task(subscription.get())
+            done, _ = await asyncio.wait({getter, receiver}, return_when=asyncio.FIRST_COMPLETED)
+            if receiver in done:
+                getter.cancel()
+                receiver.result()  # a disconnect ends the stream
+                return
+            event = getter.result()
+            if event["type"] == "new_messages":
+                await flush()
+            else:
+                await websocket.send_json(event)
+    except (WebSocketDisconnect, RuntimeError):
+        pass
+    finally:
+        receiver.cancel()
+        await subscription.close()

@@ -1,0 +1,97 @@
+"""The WebSocket stream: replies and typing as they happen, messages from elsewhere pushed, a
+reconnect replaying exactly what was missed, and events crossing workers through Redis."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from fastapi.testclient import TestClient
+
+from assistant.app import create_app
+from assistant.channels.tokens import mint
+from tests.e2e.test_http_conversations import app_settings
+from tests.e2e.test_http_identity import REDIS_URL, _redis_available
+
+ME = {"X-Customer-Id": "100001"}
+
+
+@pytest.fixture
+def client(tmp_path, small_kb_dir):
+    with TestClient(create_app(app_settings(tmp_path, small_kb_dir), ingest_in_background=False)) as client:
+        yield client
+
+
+def _until(ws, kind: str) -> list[dict]:
+    events = []
+    while True:
+        event = ws.receive_json()
+        events.append(event)
+        if event["type"] == kind:
+            return events
+
+
+def test_a_turn_over_the_socket_gets_typing_its_messages_and_the_reply(client) -> None:
+    cid = client.post("/v1/conversations", headers=ME).json()["id"]
+    token = mint(client.app.state.settings, "100001")
+    with client.websocket_connect(f"/v1/conversations/{cid}/stream?access_token={token}") as ws:
+        ws.send_json({"type": "message", "text": "我的持仓"})
+        events = _until(ws, "reply")
+        events += [ws.receive_json(), ws.receive_json()]
+    kinds = [e["type"] for e in events]
+    assert kinds[0] == "typing" and "reply" in kinds
+    messages = [e["message"] for e in events if e["type"] == "message"]
+    assert [m["role"] for m in messages] == ["customer", "assistant"]
+    assert "贵州茅台" in messages[1]["text"]
+
+
+def test_a_message_sent_elsewhere_is_pushed_and_a_reconnect_replays_exactly_what_was_missed(client) -> None:
+    cid = client.post("/v1/conversations", headers=ME).json()["id"]
+    with client.websocket_connect(f"/v1/conversations/{cid}/stream", headers=ME) as ws:
+        client.post(f"/v1/conversations/{cid}/messages", headers=ME, json={"text": "你好"})
+        first = [ws.receive_json(), ws.receive_json()]
+    assert [e["message"]["role"] for e in first] == ["customer", "assistant"]
+    last_seen = first[-1]["message"]["id"]
+    # While disconnected, two more turns happen over REST.
+    client.post(f"/v1/conversations/{cid}/messages", headers=ME, json={"text": "茅台多少钱"})
+    client.post(f"/v1/conversations/{cid}/messages", headers=ME, json={"text": "谢谢"})
+    with client.websocket_connect(f"/v1/conversations/{cid}/stream?after={last_seen}", headers=ME) as ws:
+        replayed = [ws.receive_json() for _ in range(4)]
+        ws.send_json({"type": "message", "text": "再见"})
+        later = _until(ws, "reply")
+        later += [ws.receive_json(), ws.receive_json()]
+    ids = [e["message"]["id"] for e in replayed + later if e["type"] == "message"]
+    assert ids == sorted(set(ids)) and min(ids) > last_seen and len(ids) == 6  # none lost, none twice
+    assert [e["message"]["text"] for e in replayed][0] == "茅台多少钱"
+
+
+def test_bad_frames_get_an_error_and_the_stream_goes_on(client) -> None:
+    cid = client.post("/v1/conversations", headers=ME).json()["id"]
+    with client.websocket_connect(f"/v1/conversations/{cid}/stream", headers=ME) as ws:
+        ws.send_text("{not json")
+        assert ws.receive_json()["type"] == "error"
+        ws.send_json({"type": "message", "text": ""})
+        assert ws.receive_json()["error"]["code"] == "invalid_request"
+        ws.send_json({"type": "message", "text": "你好"})
+        assert "reply" in [e["type"] for e in _until(ws, "reply")]
+
+
+def test_someone_elses_conversation_cannot_be_streamed(client) -> None:
+    cid = client.post("/v1/conversations", headers=ME).json()["id"]
+    with pytest.raises(Exception):
+        with client.websocket_connect(f"/v1/conversations/{cid}/stream", headers={"X-Customer-Id": "100003"}) as ws:
+            ws.receive_json()
+
+
+@pytest.mark.skipif(not _redis_available(), reason="no Redis at 127.0.0.1:6379")
+def test_a_message_stored_by_one_worker_reaches_a_socket_on_another(tmp_path, small_kb_dir) -> None:
+    settings = app_settings(tmp_path, small_kb_dir, redis_url=REDIS_URL)
+    with TestClient(create_app(settings, ingest_in_background=False)) as worker_a, \
+            TestClient(create_app(settings, ingest_in_background=False)) as worker_b:
+        assert worker_a.app.state.events is not worker_b.app.state.events
+        cid = worker_a.post("/v1/conversations", headers=ME).json()["id"]
+        with worker_b.websocket_connect(f"/v1/conversations/{cid}/stream", headers=ME) as ws:
+            time.sleep(0.3)  # let the subscription go live, so the push (not the replay) is what delivers
+            worker_a.post(f"/v1/conversations/{cid}/messages", headers=ME, json={"text": "你好"})
+            pushed = [ws.receive_json(), ws.receive_json()]
+    assert [e["message"]["role"] for e in pushed] == ["customer", "assistant"]
