@@ -102,6 +102,28 @@ def history(conversation_id: str, engine: Engine, customer: Customer,
     )
 
 
+class RatingIn(BaseModel):
+    rating: Literal["up", "down"]
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)] = ""
+
+
+class RatingOut(BaseModel):
+    message_id: int
+    rating: str
+
+
+@router.put("/{conversation_id}/messages/{message_id}/rating", response_model=RatingOut)
+def rate(conversation_id: str, message_id: int, body: RatingIn, engine: Engine, customer: Customer) -> RatingOut:
+    """Thumbs up or down on one of the assistant's (or an agent's) replies, with an optional reason."""
+    try:
+        rated = engine.rate(conversation_id, customer, message_id, body.rating, body.reason)
+    except ConversationNotFound:
+        raise _not_found() from None
+    if not rated:
+        raise ApiError(404, "message_not_found", "没有找到要评价的回复。")
+    return RatingOut(message_id=message_id, rating=body.rating)
+
+
 def _message_event(m) -> dict:
     return {"type": "message", "message": MessageOut(id=m.id, role=m.role, text=m.text, intent=m.intent,
                                                     created_at=m.created_at).model_dump(mode="json")}

@@ -27,6 +27,7 @@ from assistant.compliance import (
     GuardModels,
     InputDecision,
     inspect_input,
+    mask_pii,
     review_output,
 )
 from assistant.conversation import templates as T
@@ -250,6 +251,16 @@ class ConversationEngine:
             return turn, self._reply(turn, label, "confirm",
                                      f"我听到的是“{heard_text}”，对吗？说“对”我就继续办理，说“不对”请您再说一遍。")
         return turn, None
+
+    def rate(self, conversation_id: str, customer_id: str | None, message_id: int, rating: str, reason: str) -> bool:
+        """A customer's thumbs up or down on a reply; the reason is masked like any message."""
+        conv = self.conversation_for(conversation_id, customer_id)
+        reason = mask_pii(reason).text
+        event = AuditEvent(event="rating", actor=f"customer:{conv.customer_id}" if conv.customer_id else "visitor",
+                           text=reason, data={"message_id": message_id, "rating": rating},
+                           conversation_id=conversation_id, customer_id=conv.customer_id)
+        return self.store.rate(conversation_id, message_id, customer_id=conv.customer_id, rating=rating, reason=reason,
+                               now=self.brokerage.now(), audit=(self.audit, [event]))
 
     # --- the policy ---
 

@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 
 from assistant.compliance import AuditEvent, AuditLog
-from assistant.storage import Conversation, ConversationMessage, Database
+from assistant.storage import Conversation, ConversationMessage, Database, MessageRating
 
 
 class PendingSlot(BaseModel):
@@ -79,6 +79,21 @@ class ConversationStore:
             if audit is not None:
                 log, events = audit
                 log.append_in(s, events, now)
+
+    def rate(self, conversation_id: str, message_id: int, *, customer_id: str | None, rating: str, reason: str,
+             now: datetime, audit: tuple[AuditLog, list[AuditEvent]]) -> bool:
+        """A rating of one of the conversation's replies (a later one replaces it). False: no such reply."""
+        with self.db.session() as s:
+            message = s.get(ConversationMessage, message_id)
+            if message is None or message.conversation_id != conversation_id or message.role not in ("assistant", "agent"):
+                return False
+            row = s.get(MessageRating, message_id) or MessageRating(message_id=message_id)
+            row.conversation_id, row.customer_id, row.rating, row.reason, row.created_at = (
+                conversation_id, customer_id, rating, reason, now)
+            s.add(row)
+            log, events = audit
+            log.append_in(s, events, now)
+            return True
 
     def messages(self, conversation_id: str, *, after_id: int = 0, limit: int = 50) -> list[ConversationMessage]:
         with self.db.session() as s:

@@ -1,6 +1,14 @@
 """Relational storage: SQLAlchemy models, sessions and Alembic migrations."""
 
 from assistant.storage.db import Database
-from assistant.storage.models import AuditHead, AuditRecord, Base, Conversation, ConversationMessage, KbDocument
+from assistant.storage.models import (
+    AuditHead,
+    AuditRecord,
+    Base,
+    Conversation,
+    ConversationMessage,
+    KbDocument,
+    MessageRating,
+)
 
-__all__ = ["AuditHead", "AuditRecord", "Base", "Conversation", "ConversationMessage", "Database", "KbDocument"]
+__all__ = ["AuditHead", "AuditRecord", "Base", "Conversation", "ConversationMessage", "Database", "KbDocument", "MessageRating"]

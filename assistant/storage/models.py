@@ -86,3 +86,16 @@ class AuditHead(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)  # always 1
     last_id: Mapped[int] = mapped_column(Integer)
     last_hash: Mapped[str] = mapped_column(String(64))
+
+
+class MessageRating(Base):
+    """A customer's thumbs up or down on one reply, with an optional reason, kept for review."""
+
+    __tablename__ = "message_ratings"
+
+    message_id: Mapped[int] = mapped_column(ForeignKey("conversation_messages.id"), primary_key=True)
+    conversation_id: Mapped[str] = mapped_column(String(36), index=True)
+    customer_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    rating: Mapped[str] = mapped_column(String(8))  # up | down
+    reason: Mapped[str] = mapped_column(Text, default="")  # masked
+    created_at: Mapped[datetime] = mapped_column(AwareDateTime(), index=True)

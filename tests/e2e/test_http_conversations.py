@@ -105,3 +105,24 @@ def test_malformed_json_unknown_conversation_and_bad_customer(client) -> None:
     assert client.post("/v1/conversations/nope/messages", json={"text": "你好"}).status_code == 404
     assert client.post("/v1/conversations", headers={"X-Customer-Id": "999999"}).status_code == 401
     assert client.post("/v1/conversations", headers={"X-Customer-Id": "' OR 1=1"}).status_code == 401
+
+
+def test_a_customer_rates_a_reply_and_the_rating_is_kept_for_review(client) -> None:
+    from sqlalchemy import select
+
+    from assistant.storage import MessageRating
+
+    cid = start(client, "100001")
+    say(client, cid, "印花税怎么收", "100001")
+    messages = client.get(f"/v1/conversations/{cid}/messages", headers=AS["100001"]).json()["messages"]
+    mine, answer = messages[0]["id"], messages[1]["id"]
+    url = f"/v1/conversations/{cid}/messages/{{}}/rating"
+    ok = client.put(url.format(answer), headers=AS["100001"], json={"rating": "down", "reason": "没说清楚，回电13912345678"})
+    assert ok.status_code == 200 and ok.json() == {"message_id": answer, "rating": "down"}
+    assert client.put(url.format(mine), headers=AS["100001"], json={"rating": "up"}).status_code == 404  # one's own words
+    assert client.put(url.format(answer), headers=AS["100003"], json={"rating": "up"}).status_code == 404  # not theirs
+    assert client.put(url.format(answer), headers=AS["100001"], json={"rating": "meh"}).status_code == 422
+    with client.app.state.db.session() as s:
+        row = s.scalars(select(MessageRating)).one()
+    assert row.rating == "down" and "13912345678" not in row.reason and "139****5678" in row.reason
+    assert [r["event"] for r in client.app.state.engine.audit.records(conversation_id=cid)][-1] == "rating"
