@@ -6,7 +6,7 @@ VENV := .venv
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: run test install eval-kb eval-nlu eval-dialogues eval-compliance eval-stt bench clean
+.PHONY: run test install eval-kb eval-nlu eval-dialogues eval-compliance eval-stt bench bench-load clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -42,6 +42,9 @@ eval-stt: install
 
 bench: install
 	$(VENV)/bin/python -m eval.bench_kb
+
+bench-load: install
+	$(VENV)/bin/python -m eval.bench_load
 
 clean:
 	rm -rf $(VENV) $(TOOLS) var

