@@ -30,11 +30,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import jieba
-import joblib
 import numpy as np
 from scipy import sparse
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
+
+from assistant.nlu import load_or_train
 
 log = logging.getLogger(__name__)
 
@@ -164,18 +165,7 @@ class RuleClassifier:
                 examples = self._examples()
                 data_hash = self._data_hash(examples)
                 path = self.cache_dir / f"{self.name}-{data_hash}.joblib" if self.cache_dir else None
-                if path is not None and path.exists():
-                    try:
-                        self._trained = joblib.load(path)
-                    except Exception:  # a half-written or incompatible cache is rebuilt
-                        log.warning("compliance model cache %s unreadable; retraining", path)
-                if self._trained is None:
-                    self._trained = self.train(data_hash, examples)
-                    if path is not None:
-                        path.parent.mkdir(parents=True, exist_ok=True)
-                        tmp = path.with_suffix(".tmp")
-                        joblib.dump(self._trained, tmp)
-                        tmp.replace(path)
+                self._trained = load_or_train(path, lambda: self.train(data_hash, examples))
         return self._trained
 
     @property

@@ -16,8 +16,10 @@ import hashlib
 import logging
 import re
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import jieba
 import joblib
@@ -33,6 +35,8 @@ from assistant.domain import Intent
 from assistant.nlu.normalize import normalize_text
 from assistant.nlu.securities import DATA_DIR, SecurityMaster
 from assistant.nlu.taxonomy import LABELS
+
+T = TypeVar("T")
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +82,24 @@ def _log_softmax(z: np.ndarray) -> np.ndarray:
 
 def _word_tokens(text: str) -> list[str]:
     return [w for w in jieba.lcut(text) if w.strip()]
+
+
+def load_or_train(path: Path | None, train: Callable[[], T]) -> T:
+    """A model from its cache file (named by the hash of its data), or trained and cached atomically.
+
+    A half-written or incompatible cache file is rebuilt, never trusted."""
+    if path is not None and path.exists():
+        try:
+            return joblib.load(path)
+        except Exception:
+            log.warning("model cache %s unreadable; retraining", path)
+    model = train()
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        joblib.dump(model, tmp)
+        tmp.replace(path)
+    return model
 
 
 class IntentClassifier:
@@ -171,24 +193,11 @@ class IntentClassifier:
         if self._trained is not None:
             return self._trained
         with self._lock:
-            if self._trained is not None:
-                return self._trained
-            data_hash = self._data_hash()
-            path = self.cache_dir / f"intent-model-{data_hash}.joblib" if self.cache_dir else None
-            if path and path.exists():
-                try:
-                    self._trained = joblib.load(path)
-                    return self._trained
-                except Exception:  # a half-written or incompatible cache is rebuilt
-                    log.warning("intent model cache %s unreadable; retraining", path)
-            model = self.train(data_hash)
-            if path:
-                path.parent.mkdir(parents=True, exist_ok=True)
-                tmp = path.with_suffix(".tmp")
-                joblib.dump(model, tmp)
-                tmp.replace(path)
-            self._trained = model
-            return model
+            if self._trained is None:
+                data_hash = self._data_hash()
+                path = self.cache_dir / f"intent-model-{data_hash}.joblib" if self.cache_dir else None
+                self._trained = load_or_train(path, lambda: self.train(data_hash))
+            return self._trained
 
     # --- inference ---
 
