@@ -21,6 +21,7 @@ from assistant.compliance.rules import (
     CLAUSE_END,
     DISCLOSURE,
     EDUCATION,
+    HISTORY,
     INPUT_RULES,
     MENTION_SENTENCE,
     NEGATION_CLAUSE,
@@ -42,7 +43,6 @@ REFUSALS = ("investment_advice", "guaranteed_return", "inside_information", "mar
             "other_customer_data", "prompt_injection")
 _RULE_BY_NAME = {r.name: r for r in OUTPUT_RULES}
 # Spacing and filler inserted to slip past a keyword ("内 幕 消 息", "稳-赚") are ignored.
-_HISTORY = re.compile(r"资管新规|打破刚(性)?兑(付)?|已(逐步)?(转型|退出|取消)|不再(有|发行|允许|存在)")
 _ASKS_MEANING = re.compile(r"(这句|这段|这个|这些)(话|英文|英语|句子)?.{0,6}(是)?什么意思|怎么翻译|什么意思")
 _VICTIM = re.compile(r"我|被骗|让我|叫我|要我|转了|已经")
 _FILLER = re.compile(r"[\s\u200b\u200c\u200d\ufeff·•\-_*~|/\\]+")
@@ -127,7 +127,7 @@ def _is_mention(text: str, start: int, end: int) -> bool:
     if WARNING_LEAD.search(text[sentence_start:start]):  # a sentence that lists a scam's tactics
         return True
     # Quoted in a sentence that warns or refuses; or history told as history (保本基金已逐步转型).
-    return (_quoted(text, start, end) and bool(MENTION_SENTENCE.search(sentence))) or bool(_HISTORY.search(sentence))
+    return (_quoted(text, start, end) and bool(MENTION_SENTENCE.search(sentence))) or bool(HISTORY.search(sentence))
 
 
 def check_output(text: str, model: RuleClassifier | None = None) -> list[Violation]:
