@@ -26,7 +26,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from assistant.compliance import INPUT_RULE_NAMES, OUTPUT_RULE_NAMES, check_output, inspect_input
+from assistant.compliance import INPUT_RULE_NAMES, OUTPUT_RULE_NAMES, check_output
 from assistant.nlu import NluParser
 from assistant.settings import Settings
 from assistant.storage import Database
@@ -108,7 +108,8 @@ def score_input(rows: list[dict], parser: NluParser, settings: Settings, workdir
         handled_ok += ok
         if not ok:
             misses.append((row["id"], row["text"], expected, got, reply.text[:80]))
-        decided = set(inspect_input(row["text"], customer_id=CUSTOMER, model=guards.input if guards else None).rules)
+        # What the pipeline decided, as the reply reports it (its output-guard flags aside).
+        decided = {f for f in reply.flags if not f.startswith("output:")}
         if reply.intent == "investment_advice_request" and reply.action == "refuse":
             decided.add("investment_advice")  # refused by the policy on the classifier's intent
         for rule in INPUT_RULE_NAMES:
