@@ -16,7 +16,7 @@ from starlette.concurrency import run_in_threadpool
 from assistant.channels.auth import current_customer, customer_of
 from assistant.channels.errors import ApiError
 from assistant.channels.events import conversation_channel
-from assistant.channels.ratelimit import limit_customer_turns
+from assistant.channels.ratelimit import limit_turns
 from assistant.conversation import ConversationEngine, ConversationNotFound
 from assistant.domain import Reply
 from assistant.tools import BrokerageError
@@ -78,7 +78,7 @@ def create(engine: Engine, customer: Customer, body: CreateRequest | None = None
 
 
 @router.post("/{conversation_id}/messages", response_model=Reply,
-             dependencies=[Depends(limit_customer_turns(current_customer))])
+             dependencies=[Depends(limit_turns)])
 def send(conversation_id: str, body: MessageIn, engine: Engine, customer: Customer, request: Request) -> Reply:
     try:
         reply = engine.handle(conversation_id, customer, body.text)

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
-from typing import Protocol
+from typing import Annotated, Protocol
 
-from fastapi import Request
+from fastapi import Depends, Request
 
+from assistant.channels.auth import current_customer
 from assistant.channels.errors import ApiError
 
 WINDOW_S = 60
@@ -26,14 +26,17 @@ class Counter(Protocol):
 
 class InProcessCounter:
     def __init__(self) -> None:
-        self._counts: dict[tuple[str, int], int] = {}
+        self._window = -1
+        self._counts: dict[str, int] = {}  # the current window's counts only
         self._lock = threading.Lock()
 
     def hit(self, key: str, window: int) -> int:
         with self._lock:
-            for old in [k for k in self._counts if k[1] < window]:  # forget finished windows
-                del self._counts[old]
-            self._counts[(key, window)] = count = self._counts.get((key, window), 0) + 1
+            if window > self._window:  # a new window: the finished one's counts are forgotten at once
+                self._window, self._counts = window, {}
+            elif window < self._window:  # a caller late across the boundary counts in the newer window
+                window = self._window
+            self._counts[key] = count = self._counts.get(key, 0) + 1
             return count
 
 
@@ -74,13 +77,9 @@ def limit_by_ip(request: Request) -> None:
     check(request.app.state.rate_counter, f"ip:{client_address(request)}", settings.rate_limit_ip_per_minute)
 
 
-def limit_customer_turns(customer_of: Callable[[Request], str | None]) -> Callable[[Request], None]:
-    """A dependency for conversation turns: per signed-in customer, and per address for visitors."""
-
-    def dependency(request: Request) -> None:
-        limit_by_ip(request)
-        customer = customer_of(request)
-        if customer is not None:
-            check(request.app.state.rate_counter, f"customer:{customer}", request.app.state.settings.rate_limit_customer_per_minute)
-
-    return dependency
+def limit_turns(request: Request, customer: Annotated[str | None, Depends(current_customer)]) -> None:
+    """A dependency for conversation turns: per address, and per signed-in customer. The customer
+    comes from the route's own dependency (resolved once per request, token verified once)."""
+    limit_by_ip(request)
+    if customer is not None:
+        check(request.app.state.rate_counter, f"customer:{customer}", request.app.state.settings.rate_limit_customer_per_minute)

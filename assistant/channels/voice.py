@@ -10,7 +10,7 @@ from pydantic import BaseModel
 
 from assistant.channels.auth import current_customer
 from assistant.channels.errors import ApiError
-from assistant.channels.ratelimit import limit_by_ip, limit_customer_turns
+from assistant.channels.ratelimit import limit_by_ip, limit_turns
 from assistant.compliance import mask_pii
 from assistant.conversation import ConversationEngine, ConversationNotFound
 from assistant.domain import Reply
@@ -69,7 +69,7 @@ def stt(recognizer: Annotated[SpeechRecognizer, Depends(speech)],
 
 
 @router.post("/v1/conversations/{conversation_id}/voice", response_model=VoiceReplyOut,
-             dependencies=[Depends(limit_customer_turns(current_customer))])
+             dependencies=[Depends(limit_turns)])
 def voice(conversation_id: str, customer: Customer,
           recognizer: Annotated[SpeechRecognizer, Depends(speech)],
           conversations: Annotated[ConversationEngine, Depends(engine)],
