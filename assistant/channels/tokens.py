@@ -6,9 +6,12 @@ token cannot choose its own ("alg": "none", or HS256 signed with the RS256 publi
 
 from __future__ import annotations
 
+import os
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from functools import lru_cache
+from pathlib import Path
 
 import jwt
 
@@ -26,14 +29,24 @@ class Principal:
 
 
 def _dev_secret(settings: Settings) -> str:
-    """A development secret made once under var/ (never used in production)."""
-    path = settings.var_dir / "auth" / "jwt-secret"
+    return _dev_secret_at(settings.var_dir / "auth" / "jwt-secret")
+
+
+@lru_cache(maxsize=8)
+def _dev_secret_at(path: Path) -> str:
+    """A development secret made once under var/ (never used in production); read once per process,
+    not on every request. Workers starting together agree: the first link wins, the others read it."""
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
+        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
         tmp.write_text(secrets.token_urlsafe(48), encoding="utf-8")
         tmp.chmod(0o600)
-        tmp.replace(path)
+        try:
+            os.link(tmp, path)  # atomic, and never replaces a secret another worker already wrote
+        except FileExistsError:
+            pass
+        finally:
+            tmp.unlink(missing_ok=True)
     return path.read_text(encoding="utf-8").strip()
 
 
