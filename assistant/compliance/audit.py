@@ -145,7 +145,7 @@ class AuditLog:
                 q = q.where(AuditRecord.conversation_id == conversation_id)
             if limit is not None:
                 q = q.limit(limit)
-            for r in s.scalars(q):
+            for r in s.scalars(q.execution_options(yield_per=1000)):  # an export may be long: stream it
                 yield {"id": r.id, "created_at": r.created_at.isoformat(), "actor": r.actor, "event": r.event,
                        "conversation_id": r.conversation_id, "customer_id": r.customer_id, "text": r.text,
                        "data": r.data, "prev_hash": r.prev_hash, "hash": r.hash}
