@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import socket
 import threading
 import time
@@ -9,25 +10,30 @@ from collections.abc import Callable
 
 import uvicorn
 from fastapi import FastAPI, Request
+from fastapi.responses import StreamingResponse
 
 
 class FakeOpenAI:
     """Answers each chat completion with `reply(messages)`; records every request it gets."""
 
-    def __init__(self, reply: Callable[[list[dict]], str], delay_s: float = 0.0) -> None:
+    def __init__(self, reply: Callable[[list[dict]], str], delay_s: float = 0.0, chunk_chars: int = 4) -> None:
+        """A request with "stream": true gets the reply as server-sent chunks of `chunk_chars`."""
         self.reply = reply
         self.delay_s = delay_s
+        self.chunk_chars = chunk_chars
         self.requests: list[dict] = []
         app = FastAPI()
 
         @app.post("/v1/chat/completions")
-        async def completions(request: Request) -> dict:
+        async def completions(request: Request):
             body = await request.json()
             self.requests.append(body)
             if self.delay_s:
                 import asyncio
 
                 await asyncio.sleep(self.delay_s)
+            if body.get("stream"):
+                return StreamingResponse(self._chunks(body), media_type="text/event-stream")
             return {
                 "id": "chatcmpl-test",
                 "object": "chat.completion",
@@ -40,11 +46,23 @@ class FakeOpenAI:
                 "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
             }
 
+        self._app = app
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
             self.port = probe.getsockname()[1]
         self._server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning"))
         self._thread = threading.Thread(target=self._server.run, daemon=True)
+
+    def _chunks(self, body: dict):
+        text = self.reply(body["messages"])
+        base = {"id": "chatcmpl-test", "object": "chat.completion.chunk", "created": int(time.time()),
+                "model": body.get("model", "test")}
+        pieces = [text[i:i + self.chunk_chars] for i in range(0, len(text), self.chunk_chars)]
+        for i, piece in enumerate(pieces):
+            delta = {"content": piece, **({"role": "assistant"} if i == 0 else {})}
+            yield f"data: {json.dumps({**base, 'choices': [{'index': 0, 'delta': delta, 'finish_reason': None}]})}\n\n"
+        yield f"data: {json.dumps({**base, 'choices': [{'index': 0, 'delta': {}, 'finish_reason': 'stop'}]})}\n\n"
+        yield "data: [DONE]\n\n"
 
     @property
     def base_url(self) -> str:

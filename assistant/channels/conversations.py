@@ -16,7 +16,7 @@ from starlette.concurrency import run_in_threadpool
 from assistant.channels.auth import current_customer, customer_of
 from assistant.channels.errors import ApiError
 from assistant.channels.events import conversation_channel
-from assistant.channels.ratelimit import limit_turns
+from assistant.channels.ratelimit import limit_turn, limit_turns
 from assistant.conversation import ConversationEngine, ConversationNotFound
 from assistant.domain import Reply
 from assistant.tools import BrokerageError
@@ -132,7 +132,9 @@ def _message_event(m) -> dict:
 @router.websocket("/{conversation_id}/stream")
 async def stream(websocket: WebSocket, conversation_id: str, after: int = 0, access_token: str | None = None) -> None:
     """Client → {"type": "message", "text"}; server → {"type": "message", "message"}, {"type": "typing"},
-    {"type": "reply", "reply"} (the full reply to this client's own turn) and {"type": "error", "error"}.
+    {"type": "partial", "text"} (an LLM-written answer so far, guarded sentence by sentence; to this
+    client only), {"type": "reply", "reply"} (the full, final reply to this client's own turn) and
+    {"type": "error", "error"} (a bad frame, or a turn over the rate limit: the stream goes on).
     Connect with ?after=<last message id seen> to receive what was missed first."""
     engine: ConversationEngine = websocket.app.state.engine
     try:
@@ -157,6 +159,11 @@ async def stream(websocket: WebSocket, conversation_id: str, after: int = 0, acc
             if len(rows) < 200:
                 return
 
+    loop = asyncio.get_running_loop()
+
+    def partial(text: str) -> None:  # called from the worker thread while an LLM writes the answer
+        loop.call_soon_threadsafe(subscription.queue.put_nowait, {"type": "partial", "text": text})
+
     async def receive() -> None:
         while True:
             try:
@@ -168,8 +175,13 @@ async def stream(websocket: WebSocket, conversation_id: str, after: int = 0, acc
                 subscription.queue.put_nowait({"type": "error", "error": {
                     "code": "invalid_request", "message": "消息格式不正确：请发送 {\"type\": \"message\", \"text\": \"…\"}，正文 1–1000 字。"}})
                 continue
+            try:  # the same limits as REST turns, shared by every worker
+                await run_in_threadpool(limit_turn, websocket, customer)
+            except ApiError as exc:
+                subscription.queue.put_nowait({"type": "error", "error": {"code": exc.code, "message": exc.message}})
+                continue
             bus.publish(channel, {"type": "typing"})
-            reply = await run_in_threadpool(engine.handle, conversation_id, customer, text)
+            reply = await run_in_threadpool(engine.handle, conversation_id, customer, text, on_partial=partial)
             subscription.queue.put_nowait({"type": "reply", "reply": reply.model_dump(mode="json")})
             bus.publish(channel, {"type": "new_messages"})
 

@@ -12,6 +12,7 @@ import time
 from typing import Annotated, Protocol
 
 from fastapi import Depends, Request
+from starlette.requests import HTTPConnection
 
 from assistant.channels.auth import current_customer
 from assistant.channels.errors import ApiError
@@ -77,9 +78,16 @@ def limit_by_ip(request: Request) -> None:
     check(request.app.state.rate_counter, f"ip:{client_address(request)}", settings.rate_limit_ip_per_minute)
 
 
-def limit_turns(request: Request, customer: Annotated[str | None, Depends(current_customer)]) -> None:
-    """A dependency for conversation turns: per address, and per signed-in customer. The customer
-    comes from the route's own dependency (resolved once per request, token verified once)."""
-    limit_by_ip(request)
+def limit_turn(connection: HTTPConnection, customer: str | None) -> None:
+    """One conversation turn, from REST or a WebSocket: counted per address and per signed-in customer."""
+    state = connection.app.state
+    address = connection.client.host if connection.client else "unknown"
+    check(state.rate_counter, f"ip:{address}", state.settings.rate_limit_ip_per_minute)
     if customer is not None:
-        check(request.app.state.rate_counter, f"customer:{customer}", request.app.state.settings.rate_limit_customer_per_minute)
+        check(state.rate_counter, f"customer:{customer}", state.settings.rate_limit_customer_per_minute)
+
+
+def limit_turns(request: Request, customer: Annotated[str | None, Depends(current_customer)]) -> None:
+    """A dependency for conversation turns. The customer comes from the route's own dependency
+    (resolved once per request, token verified once)."""
+    limit_turn(request, customer)

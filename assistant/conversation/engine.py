@@ -26,6 +26,7 @@ from assistant.compliance import (
     AuditLog,
     GuardModels,
     InputDecision,
+    check_output,
     inspect_input,
     mask_pii,
     review_output,
@@ -67,6 +68,7 @@ class Turn:
     parse: ParseResult
     now: datetime
     audit: list[AuditEvent] = field(default_factory=list)
+    on_partial: Callable[[str], None] | None = None  # the channel's sink for a reply streamed as it is written
 
     @property
     def customer_id(self) -> str | None:
@@ -138,16 +140,18 @@ class ConversationEngine:
         return conv
 
     def handle(self, conversation_id: str, customer_id: str | None, text: str, *, channel: str | None = None,
-               transcript_confidence: float | None = None) -> Reply:
+               transcript_confidence: float | None = None, on_partial: Callable[[str], None] | None = None) -> Reply:
         """One customer turn, guarded on the way in and on the way out, stored with its audit trail.
-        `transcript_confidence` is set for speech: the text is a transcript."""
+        `transcript_confidence` is set for speech: the text is a transcript. `on_partial` receives a
+        generated answer's text so far, whole sentences that have passed the output guard; the
+        returned Reply is still the final word."""
         conv = self.conversation_for(conversation_id, customer_id)
         now = self.brokerage.now()
         state = DialogueState.model_validate(conv.state or {})
         decision = inspect_input(text, customer_id=conv.customer_id, model=self.guards.input)
         # Only the masked text goes further: to the parser, the state, the store, the audit and any LLM.
         parse = self.parser.parse(decision.text, now.date())
-        turn = Turn(conversation=conv, text=parse.text, parse=parse, now=now)
+        turn = Turn(conversation=conv, text=parse.text, parse=parse, now=now, on_partial=on_partial)
         actor = f"customer:{conv.customer_id}" if conv.customer_id else "visitor"
         turn.record("message_in", actor=actor, text=decision.text, channel=channel or conv.channel)
         turn.record("guard", actor="system", stage="input", handling=decision.handling, rules=decision.rules,
@@ -599,10 +603,32 @@ class ConversationEngine:
         kb = self._kb()
         if kb is None or not kb.ready:
             return self._reply(turn, label, "answer_from_kb", prefix + T.KB_NOT_READY)
-        answer = kb.answer(turn.text)
+        answer = kb.answer(turn.text, on_text=self._guarded_stream(turn.on_partial, prefix))
         if not answer.found:
             return self._reply(turn, label, "answer_from_kb", prefix + answer.text)
         return self._reply(turn, label, "answer_from_kb", prefix + answer.text + suffix, citations=answer.citations)
+
+    def _guarded_stream(self, sink: Callable[[str], None] | None, prefix: str) -> Callable[[str], None] | None:
+        """Pass a streamed answer on sentence by sentence, each prefix checked by the output guard
+        first; after the first violation nothing more is shown (the final, reviewed reply replaces
+        the draft)."""
+        if sink is None:
+            return None
+        shown, stopped = 0, False
+
+        def on_text(so_far: str) -> None:
+            nonlocal shown, stopped
+            end = max(so_far.rfind(mark) for mark in "。！？；\n") + 1
+            if stopped or end <= shown:
+                return
+            draft = prefix + so_far[:end]
+            if check_output(draft, self.guards.output if self.guards.output.ready else None):
+                stopped = True
+                return
+            shown = end
+            sink(draft)
+
+        return on_text
 
     # --- helpers ---
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -88,13 +89,15 @@ class AnswerComposer:
         self.llm = llm
         self.gate = gate or RelevanceGate()
 
-    def compose(self, question: str, hits: list[SearchHit]) -> Answer:
+    def compose(self, question: str, hits: list[SearchHit], on_text: Callable[[str], None] | None = None) -> Answer:
+        """`on_text`, when given, receives the generated text so far as an LLM streams it (the
+        extractive answer is not streamed: it is ready at once)."""
         relevant = [hit for hit in hits[: self.max_passages] if self.gate.relevant(hit)]
         if not relevant:
             return Answer(text=NOT_FOUND_TEXT, found=False, mode="none")
         if self.llm is not None:
             try:
-                return self._generate(question, relevant)
+                return self._generate(question, relevant, on_text)
             except _Ungrounded as exc:
                 reason = str(exc)
             except Exception as exc:  # timeout, connection refused, bad response: answer anyway
@@ -154,14 +157,22 @@ class AnswerComposer:
         return Answer(text=text, found=True, citations=citations, mode="extractive")
 
     # ---- generated ---------------------------------------------------------------------------
-    def _generate(self, question: str, hits: list[SearchHit]) -> Answer:
+    def _generate(self, question: str, hits: list[SearchHit], on_text: Callable[[str], None] | None = None) -> Answer:
         passages = "\n\n".join(
             f"[{i}] 《{hit.chunk.meta.get('title', '')}》 {hit.chunk.meta.get('section', '')}\n{hit.chunk.text}"
             for i, hit in enumerate(hits, start=1)
         )
         prompt = load_prompt(self.prompts_dir, "kb_answer")
-        message = self.llm.invoke(prompt.format_messages(passages=passages, question=question))
-        text = str(message.content).strip()
+        messages = prompt.format_messages(passages=passages, question=question)
+        if on_text is None:
+            text = str(self.llm.invoke(messages).content).strip()
+        else:
+            text = ""
+            for chunk in self.llm.stream(messages):
+                if chunk.content:
+                    text += str(chunk.content)
+                    on_text(text)
+            text = text.strip()
         if "NOT_FOUND" in text:
             return Answer(text=NOT_FOUND_TEXT, found=False, mode="llm")
         cited = sorted({int(n) for n in _CITE.findall(text) if 1 <= int(n) <= len(hits)})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 from langchain_core.language_models.chat_models import BaseChatModel
@@ -43,7 +44,7 @@ class KnowledgeBase:
     def search(self, query: str, k: int = 5, doc_type: str | None = None, mode: Mode = "hybrid") -> list[SearchHit]:
         return self.retriever.search(normalize_text(query), k=k, doc_type=doc_type, mode=mode)
 
-    def answer(self, question: str, doc_type: str | None = None) -> Answer:
+    def answer(self, question: str, doc_type: str | None = None, on_text: Callable[[str], None] | None = None) -> Answer:
         question = normalize_text(question)
         hits = self.retriever.search(question, k=self.composer.max_passages, doc_type=doc_type)
-        return self.composer.compose(question, hits)
+        return self.composer.compose(question, hits, on_text)

@@ -12,6 +12,7 @@ from assistant.app import create_app
 from assistant.channels.tokens import mint
 from tests.e2e.test_http_conversations import app_settings
 from tests.e2e.test_http_identity import REDIS_URL, _redis_available
+from tests.fake_openai import FakeOpenAI
 
 ME = {"X-Customer-Id": "100001"}
 
@@ -95,3 +96,56 @@ def test_a_message_stored_by_one_worker_reaches_a_socket_on_another(tmp_path, sm
             worker_a.post(f"/v1/conversations/{cid}/messages", headers=ME, json={"text": "你好"})
             pushed = [ws.receive_json(), ws.receive_json()]
     assert [e["message"]["role"] for e in pushed] == ["customer", "assistant"]
+
+
+def _llm_client(tmp_path, small_kb_dir, server: FakeOpenAI) -> TestClient:
+    settings = app_settings(tmp_path, small_kb_dir, llm_base_url=server.base_url, llm_timeout_s=10)
+    return TestClient(create_app(settings, ingest_in_background=False))
+
+
+def test_an_llm_answer_streams_sentence_by_sentence_before_the_final_reply(tmp_path, small_kb_dir) -> None:
+    answer = "卖出股票时，按成交金额的0.05%缴纳印花税[1]。买入股票不收印花税[1]。"
+    with FakeOpenAI(lambda messages: answer, chunk_chars=3) as server, _llm_client(tmp_path, small_kb_dir, server) as client:
+        cid = client.post("/v1/conversations", headers=ME).json()["id"]
+        with client.websocket_connect(f"/v1/conversations/{cid}/stream", headers=ME) as ws:
+            ws.send_json({"type": "message", "text": "卖股票要交多少印花税"})
+            events = _until(ws, "reply")
+    assert server.requests and server.requests[0].get("stream") is True
+    partials = [e["text"] for e in events if e["type"] == "partial"]
+    reply = events[-1]["reply"]
+    # Whole sentences only, each draft extending the one before, all before the final reply.
+    assert partials[0] == "卖出股票时，按成交金额的0.05%缴纳印花税[1]。"
+    assert partials[-1] == answer
+    assert all(b.startswith(a) for a, b in zip(partials, partials[1:]))
+    assert reply["text"].startswith(answer) and reply["citations"]
+
+
+def test_a_streamed_answer_stops_at_a_violation_and_the_final_reply_is_the_guarded_one(tmp_path, small_kb_dir) -> None:
+    answer = "卖出股票时，按成交金额的0.05%缴纳印花税[1]。现在买入贵州茅台稳赚不赔，保证年化收益20%[1]。"
+    with FakeOpenAI(lambda messages: answer, chunk_chars=3) as server, _llm_client(tmp_path, small_kb_dir, server) as client:
+        cid = client.post("/v1/conversations", headers=ME).json()["id"]
+        with client.websocket_connect(f"/v1/conversations/{cid}/stream", headers=ME) as ws:
+            ws.send_json({"type": "message", "text": "卖股票要交多少印花税"})
+            events = _until(ws, "reply")
+    partials = [e["text"] for e in events if e["type"] == "partial"]
+    assert partials == ["卖出股票时，按成交金额的0.05%缴纳印花税[1]。"]  # the promise never reached the screen
+    reply = events[-1]["reply"]
+    assert "稳赚" not in reply["text"] and "20%" not in reply["text"]
+    assert any(flag.startswith("output:") for flag in reply["flags"])
+
+
+def test_turns_over_the_socket_count_against_the_rate_limit_and_the_stream_goes_on(tmp_path, small_kb_dir) -> None:
+    settings = app_settings(tmp_path, small_kb_dir, rate_limit_customer_per_minute=2)
+    with TestClient(create_app(settings, ingest_in_background=False)) as client:
+        cid = client.post("/v1/conversations", headers=ME).json()["id"]
+        with client.websocket_connect(f"/v1/conversations/{cid}/stream", headers=ME) as ws:
+            for text in ("你好", "我的持仓"):
+                ws.send_json({"type": "message", "text": text})
+                _until(ws, "reply")
+            ws.send_json({"type": "message", "text": "我的余额"})
+            error = _until(ws, "error")[-1]["error"]
+            assert error["code"] == "rate_limited" and "秒后再试" in error["message"]
+            ws.send_text("{not json")  # still connected and answering
+            assert ws.receive_json()["error"]["code"] == "invalid_request"
+        roles = [m["role"] for m in client.get(f"/v1/conversations/{cid}/messages", headers=ME).json()["messages"]]
+    assert roles == ["customer", "assistant"] * 2  # the refused turn was not run
