@@ -566,6 +566,12 @@ class ConversationEngine:
         if turn.customer_id is None:  # cannot happen: pending actions are created for signed-in customers only
             return self._reply(turn, "confirm", "refuse", T.SIGN_IN)
         tools = self._tools(turn)
+        # Write-ahead: the request is in the audit trail (with the turn so far) before the broker
+        # sees it, so no order can exist that the trail does not show, whatever happens next.
+        turn.record("order", operation="submit", kind=pending.kind, order_id=pending.order_id,
+                    idempotency_key=pending.idempotency_key)
+        self.audit.append(turn.audit, turn.now)
+        turn.audit.clear()
         try:
             if pending.kind == "cancel_order":
                 order = tools["cancel_order"].invoke({"order_id": pending.order_id})

@@ -112,8 +112,27 @@ def test_a_conversation_leaves_its_whole_trail(engine) -> None:
     assert stages == ["requested", "given"]
     guard = [r for r in records if r["event"] == "guard"]
     assert {r["data"]["stage"] for r in guard} == {"input", "output"}
-    order = next(r for r in records if r["event"] == "order")
-    assert order["actor"] == "assistant" and order["data"]["code"] == "600519"
+    orders = [r for r in records if r["event"] == "order"]
+    assert [o["data"]["operation"] for o in orders] == ["submit", "place"]  # the request is written first
+    assert orders[1]["actor"] == "assistant" and orders[1]["data"]["code"] == "600519"
+    assert engine.audit.verify().ok
+
+
+def test_an_order_request_is_in_the_trail_even_if_the_turn_dies_at_the_broker(engine, monkeypatch) -> None:
+    chat = Chat(engine, "100001")
+    chat.say("买入贵州茅台100股，市价")
+
+    def broker_down(*args, **kwargs):
+        raise ConnectionError("back end unreachable")
+
+    monkeypatch.setattr(engine.brokerage, "place_order", broker_down)
+    with pytest.raises(ConnectionError):
+        chat.say("确认")
+    records = list(engine.audit.records(conversation_id=chat.id))
+    submit = [r for r in records if r["event"] == "order"]
+    assert [r["data"]["operation"] for r in submit] == ["submit"]
+    # The confirming turn's own message is in the trail too, before the submit.
+    assert [r["text"] for r in records if r["event"] == "message_in"][-1] == "确认"
     assert engine.audit.verify().ok
 
 
