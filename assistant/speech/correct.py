@@ -56,6 +56,10 @@ class CorrectionResult:
     ambiguous: list[str]  # heard words that sound like more than one security
 
 
+_UNITS = {"股": "gu", "手": "shou"}  # the units an instruction counts in, by sound
+_AFTER_QUANTITY = re.compile(r"(?<=[0-9两三四五六七八九十百千万])([\u4e00-\u9fff])")
+
+
 @dataclass(frozen=True)
 class _Entry:
     term: str
@@ -130,6 +134,13 @@ class DomainCorrector:
         chars = list(text)
         corrections: list[Correction] = []
         ambiguous: list[str] = []
+        # Right after a quantity, a character that sounds like a unit is that unit: 100骨 → 100股.
+        for m in _AFTER_QUANTITY.finditer(text):
+            unit = next((u for u, syllable in _UNITS.items() if syllable in _readings(m.group(1))), None)
+            word = text[m.start(1) - 1: m.end(1)]  # 五谷 and 千古 are words, not quantities
+            if unit is not None and m.group(1) != unit and _common_words().get(word, 0) == 0:
+                chars[m.start(1)] = unit
+                corrections.append(Correction(m.group(1), unit, "term"))
         for run in _HAN_RUN.finditer(text):
             self._correct_run(run.group(0), run.start(), chars, corrections, ambiguous)
         return CorrectionResult("".join(chars), corrections, ambiguous)

@@ -39,6 +39,9 @@ def test_traditional_characters_and_punctuation_are_tidied() -> None:
     ("开通创业版要什么条件", "开通创业板要什么条件", "term"),
     ("可转摘怎么买", "可转债怎么买", "term"),
     ("科创板每天长跌幅是多少", "科创板每天涨跌幅是多少", "term"),  # 长 read as zhang
+    ("买入100骨贵州茅台", "买入100股贵州茅台", "term"),  # a unit's sound right after a quantity
+    ("卖出两百鼓招商银行", "卖出两百股招商银行", "term"),
+    ("买3首平安银行", "买3手平安银行", "term"),
 ])
 def test_misheard_names_and_terms_are_corrected_and_recorded(corrector, heard, expected, kind) -> None:
     result = corrector.correct(heard)
@@ -53,6 +56,8 @@ def test_misheard_names_and_terms_are_corrected_and_recorded(corrector, heard, e
     "中国平安和平安银行哪个好",  # right names are never rewritten
     "今天天气不错",
     "请帮我转人工",
+    "五谷丰登",  # after a numeral, but a word
+    "一首歌",
 ])
 def test_ordinary_words_are_left_alone(corrector, text) -> None:
     result = corrector.correct(text)
