@@ -123,9 +123,10 @@ def test_a_preview_cancelled_with_the_button_places_nothing(page: Page, live_ser
     sign_in(page, "100006")
     say(page, "买入200股工商银行 市价")
     preview = replies(page).last
+    expect(preview.locator(".text")).to_contain_text("工商银行")
     preview.get_by_role("button", name="取消").click()
     expect(replies(page)).to_have_count(2, timeout=30_000)
-    expect(replies(page).last.locator(".text")).to_contain_text("已为您取消")
+    expect(replies(page).last.locator(".text")).to_contain_text("没有提交")
     expect(page.locator(".confirm")).to_have_count(0)
     assert len(assistant_orders(engine, "100006")) == before
 
