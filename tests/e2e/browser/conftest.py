@@ -8,7 +8,7 @@ Fixtures for any page (the chat page, the agent console):
 - `browser`: headless Chromium, one per session, with a fake microphone that plays
   tests/fixtures/speech/dv03.wav ("买入一百股贵州茅台") once and then silence;
 - `page`: a fresh context and page per test (its own sessionStorage); an uncaught script error
-  on the page fails the test.
+  or an error logged on the console (a CSP violation, say) fails the test.
 """
 
 from __future__ import annotations
@@ -103,6 +103,14 @@ def page(browser, live_server):
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
+
+    def console(message) -> None:
+        # A refused request (a 4xx a test provokes) is logged by the browser too; anything else
+        # logged as an error (a Content-Security-Policy violation, a failed script) is a defect.
+        if message.type == "error" and not message.text.startswith("Failed to load resource"):
+            errors.append(message.text)
+
+    page.on("console", console)
     yield page
     context.close()
-    assert not errors, f"script errors on the page: {errors}"
+    assert not errors, f"errors on the page: {errors}"

@@ -24,7 +24,7 @@ def sign_in(page: Page, customer_id: str) -> str:
     page.locator(f'button[data-customer-id="{customer_id}"]').click()
     expect(page.locator("#chat")).to_be_visible()
     expect(page.locator("#who-name")).to_contain_text(customer_id)
-    page.wait_for_function("() => sessionStorage.getItem('mc.conversation')")
+    expect(page.locator("#chat")).to_have_attribute("data-stream", "open")  # live: events reach the page
     return page.evaluate("() => sessionStorage.getItem('mc.conversation')")
 
 
@@ -181,24 +181,37 @@ def test_a_dropped_socket_reconnects_and_replays_what_was_missed_once(page: Page
         sockets.append(ws)
 
     page.route_web_socket(re.compile(r"/stream"), route)
+
+    def drop() -> None:
+        blocked["on"] = True
+        sockets[-1].close()
+        expect(page.locator("#connection")).to_have_text("连接已断开，正在重新连接…")
+
+    def restore() -> None:
+        blocked["on"] = False
+        expect(page.locator("#chat")).to_have_attribute("data-stream", "open", timeout=30_000)
+        expect(page.locator("#connection")).to_be_hidden()
+
     cid = sign_in(page, "100001")
     say(page, "你好")
-    blocked["on"] = True
-    sockets[-1].close()
-    expect(page.locator("#connection")).to_have_text("连接已断开，正在重新连接…")
-    # Meanwhile the customer's other device carries on over REST.
-    headers = {"Authorization": f"Bearer {live_server.token('100001')}"}
-    for text in ("我的持仓", "谢谢"):
-        response = httpx.post(f"{live_server.base_url}/v1/conversations/{cid}/messages", json={"text": text},
-                              headers=headers, timeout=30)
-        assert response.status_code == 200, response.text
+    drop()
+    # Meanwhile the customer's other device carries on over REST: nothing arrives while down …
+    response = httpx.post(f"{live_server.base_url}/v1/conversations/{cid}/messages", json={"text": "我的持仓"},
+                          headers={"Authorization": f"Bearer {live_server.token('100001')}"}, timeout=30)
+    assert response.status_code == 200, response.text
     time.sleep(0.5)
-    expect(page.locator("li.message")).to_have_count(2)  # nothing arrives while down
-    blocked["on"] = False
-    expect(page.locator("#connection")).to_be_hidden(timeout=30_000)
+    expect(page.locator("li.message")).to_have_count(2)
+    restore()  # … and the reconnect replays it
+    expect(page.locator("li.message")).to_have_count(4)
+    assert shown_ids(page) == [m["id"] for m in history(live_server, cid, "100001")]  # in order, none twice
+    # A message typed on the page while the socket is down goes over REST; the reconnect repeats nothing.
+    drop()
+    say(page, "谢谢")
+    restore()
+    page.wait_for_timeout(500)  # time for a replay to arrive, were it to repeat anything
     expect(page.locator("li.message")).to_have_count(6)
-    stored = [m["id"] for m in history(live_server, cid, "100001")]
-    assert shown_ids(page) == stored  # all of them, in order, none twice
+    assert shown_ids(page) == [m["id"] for m in history(live_server, cid, "100001")]
+    assert page.locator("li.message.customer .text").all_inner_texts() == ["你好", "我的持仓", "谢谢"]
     # The live stream goes on after the replay.
     say(page, "再见")
     assert shown_ids(page) == [m["id"] for m in history(live_server, cid, "100001")]

@@ -186,8 +186,10 @@
       + `?after=${state.lastId}&access_token=${encodeURIComponent(state.token)}`;
     const socket = new WebSocket(url);
     state.socket = socket;
+    $("chat").dataset.stream = "connecting";
     socket.addEventListener("open", () => {
       state.retry = 0;
+      $("chat").dataset.stream = "open";
       show("connection", "");
     });
     socket.addEventListener("message", (event) => {
@@ -198,6 +200,7 @@
     socket.addEventListener("close", (event) => {
       if (state.socket !== socket) return; // closed on purpose
       state.socket = null;
+      $("chat").dataset.stream = "closed";
       hideTyping();
       if (event.code === 4404) { recover(); return; }
       // Back off, then reconnect asking only for what came after the last message shown.
