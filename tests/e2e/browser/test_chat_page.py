@@ -13,6 +13,7 @@ from playwright.sync_api import Page, expect
 
 from assistant.channels.events import conversation_channel
 from assistant.conversation import DialogueState
+from assistant.storage import MessageRating
 from tests.conftest import assistant_orders
 
 pytestmark = pytest.mark.browser
@@ -94,6 +95,14 @@ def test_a_knowledge_answer_cites_its_source_and_the_link_opens_the_passage(page
     dialog.get_by_role("button", name="关闭").click()
     expect(dialog).to_be_hidden()
     expect(link).to_be_focused()  # back where the customer was
+    # The customer rates the answer.
+    helpful = answer.get_by_role("button", name="这条回复有帮助")
+    helpful.click()
+    expect(helpful).to_have_attribute("aria-pressed", "true")
+    expect(answer.locator(".rating")).to_contain_text("感谢您的反馈")
+    with live_server.app.state.db.session() as s:
+        rating = s.get(MessageRating, int(answer.get_attribute("data-id")))
+        assert rating is not None and rating.rating == "up" and rating.customer_id == "100002"
 
 
 def test_an_order_is_previewed_and_placed_with_the_confirm_button(page: Page, live_server) -> None:
@@ -261,3 +270,16 @@ def test_voice_errors_are_explained_in_chinese(page: Page) -> None:
     page.locator("#record").click()
     expect(page.locator("#chat-error")).to_contain_text("麦克风权限被拒绝")
     expect(page.locator("#record")).to_have_attribute("aria-pressed", "false")
+
+
+def test_the_confirmation_buttons_go_when_the_two_minutes_are_up(page: Page) -> None:
+    page.clock.install()  # the page's timers, under the test's control
+    sign_in(page, "100003")
+    say(page, "买入100股工商银行 市价")
+    preview = replies(page).last
+    expect(preview.get_by_role("button", name="确认")).to_be_visible()
+    page.clock.fast_forward("01:50")
+    expect(preview.get_by_role("button", name="确认")).to_be_visible()
+    page.clock.fast_forward("00:15")
+    expect(preview.locator(".confirm")).to_have_count(0)
+    expect(preview).to_contain_text("该确认已超时")
