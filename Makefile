@@ -22,7 +22,9 @@ install: $(VENV)/.synced
 run: install
 	$(VENV)/bin/assistant serve
 
+# The browser tests drive Debian's chromium (installed here once when missing; never downloaded by Playwright).
 test: install
+	sh scripts/install-browser.sh
 	$(VENV)/bin/pytest -q
 
 eval-kb: install

@@ -16,6 +16,7 @@ from assistant.channels import (
     kb_router,
     nlu_router,
     voice_router,
+    web_router,
 )
 from assistant.channels.events import build_bus
 from assistant.channels.ratelimit import build_counter
@@ -174,4 +175,5 @@ def create_app(settings: Settings | None = None, *, ingest_in_background: bool =
     app.include_router(conversations_router)
     app.include_router(compliance_router)
     app.include_router(voice_router)
+    app.include_router(web_router)
     return app

@@ -58,6 +58,8 @@ class Settings(BaseSettings):
     nlu_min_confidence: float = Field(default=0.5, ge=0, le=1)  # below it: knowledge base, then clarify
     # Until bearer tokens arrive, X-Customer-Id names the signed-in customer. Never in production.
     dev_customer_header: bool = True
+    # The web chat page's demo sign-in (pick a seeded demo customer, get a token). Never in production.
+    web_demo_sign_in: bool = True
 
     # Bearer tokens (PyJWT). HS256 with a shared secret, or RS256 with the issuer's public key.
     # Staff tokens carry roles ("compliance", "agent"); reading the audit log needs "compliance".
@@ -103,6 +105,10 @@ class Settings(BaseSettings):
     @property
     def dev_header_enabled(self) -> bool:
         return self.dev_customer_header and self.environment != "production"
+
+    @property
+    def demo_sign_in_enabled(self) -> bool:
+        return self.web_demo_sign_in and self.environment != "production"
 
     @property
     def resolved_database_url(self) -> str:

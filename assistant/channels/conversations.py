@@ -18,7 +18,7 @@ from assistant.channels.errors import ApiError
 from assistant.channels.events import conversation_channel
 from assistant.channels.ratelimit import limit_turn, limit_turns
 from assistant.conversation import ConversationEngine, ConversationNotFound
-from assistant.domain import Reply
+from assistant.domain import Citation, PendingConfirmation, Reply
 from assistant.tools import BrokerageError
 
 router = APIRouter(prefix="/v1/conversations", tags=["conversations"])
@@ -56,6 +56,19 @@ class MessageOut(BaseModel):
     text: str
     intent: str | None
     created_at: datetime
+    # What a page needs to show a stored reply as it was first shown (after a reload or a replay).
+    citations: list[Citation] = []
+    pending_confirmation: PendingConfirmation | None = None
+    agent_name: str | None = None  # an agent's display name, when the agent's message carries one
+
+    @classmethod
+    def of(cls, m) -> MessageOut:
+        payload = m.payload if isinstance(m.payload, dict) else {}
+        name = payload.get("agent_name")
+        return cls(id=m.id, role=m.role, text=m.text, intent=m.intent, created_at=m.created_at,
+                   citations=payload.get("citations") or [],
+                   pending_confirmation=payload.get("pending_confirmation"),
+                   agent_name=name if m.role == "agent" and isinstance(name, str) and name.strip() else None)
 
 
 class HistoryOut(BaseModel):
@@ -97,7 +110,7 @@ def history(conversation_id: str, engine: Engine, customer: Customer,
         raise _not_found() from None
     rows = engine.store.messages(conversation_id, after_id=after, limit=limit)
     return HistoryOut(
-        messages=[MessageOut(id=m.id, role=m.role, text=m.text, intent=m.intent, created_at=m.created_at) for m in rows],
+        messages=[MessageOut.of(m) for m in rows],
         next_after=rows[-1].id if len(rows) == limit else None,
     )
 
@@ -125,8 +138,7 @@ def rate(conversation_id: str, message_id: int, body: RatingIn, engine: Engine, 
 
 
 def _message_event(m) -> dict:
-    return {"type": "message", "message": MessageOut(id=m.id, role=m.role, text=m.text, intent=m.intent,
-                                                    created_at=m.created_at).model_dump(mode="json")}
+    return {"type": "message", "message": MessageOut.of(m).model_dump(mode="json")}
 
 
 @router.websocket("/{conversation_id}/stream")

@@ -1,10 +1,11 @@
-"""Knowledge-base endpoints: ranked search hits, and grounded answers with citations."""
+"""Knowledge-base endpoints: ranked search hits, grounded answers with citations, and the passage
+a citation points to."""
 
 from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Path, Request
 from pydantic import BaseModel, Field, StringConstraints
 
 from assistant.channels.errors import ApiError
@@ -93,3 +94,29 @@ def answer(body: AnswerRequest, kb: Annotated[KnowledgeBase, Depends(ready_kb)],
         mode=result.mode,
         handoff_suggested=not result.found,
     )
+
+
+class PassageOut(BaseModel):
+    chunk_id: str
+    title: str
+    section: str
+    doc_type: str
+    source: str
+    path: str
+    issuer: str
+    effective_date: str
+    version: str
+    text: str
+
+
+@router.get("/passages/{chunk_id:path}", response_model=PassageOut)  # ids hold the document path
+def passage(chunk_id: Annotated[str, Path(max_length=200)],
+            kb: Annotated[KnowledgeBase, Depends(ready_kb)]) -> PassageOut:
+    """The passage a citation points to, as it stands in the index (our own vetted documents)."""
+    chunk = kb.passage(chunk_id)
+    if chunk is None:
+        raise ApiError(404, "passage_not_found", "没有找到该引用的原文，知识库可能已更新，请重新提问。")
+    meta = chunk.meta
+    return PassageOut(chunk_id=chunk.id, text=chunk.text, path=str(meta.get("doc_path", "")),
+                      **{k: str(meta.get(k, "")) for k in ("title", "section", "doc_type", "source", "issuer",
+                                                           "effective_date", "version")})

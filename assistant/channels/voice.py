@@ -10,6 +10,7 @@ from pydantic import BaseModel
 
 from assistant.channels.auth import current_customer
 from assistant.channels.errors import ApiError
+from assistant.channels.events import conversation_channel
 from assistant.channels.ratelimit import limit_by_ip, limit_turns
 from assistant.compliance import mask_pii
 from assistant.conversation import ConversationEngine, ConversationNotFound
@@ -70,7 +71,7 @@ def stt(recognizer: Annotated[SpeechRecognizer, Depends(speech)],
 
 @router.post("/v1/conversations/{conversation_id}/voice", response_model=VoiceReplyOut,
              dependencies=[Depends(limit_turns)])
-def voice(conversation_id: str, customer: Customer,
+def voice(conversation_id: str, customer: Customer, request: Request,
           recognizer: Annotated[SpeechRecognizer, Depends(speech)],
           conversations: Annotated[ConversationEngine, Depends(engine)],
           audio: Annotated[UploadFile, File(description="the customer's spoken turn")]) -> dict:
@@ -84,6 +85,8 @@ def voice(conversation_id: str, customer: Customer,
                                      transcript_confidence=transcript.confidence)
     except ConversationNotFound:
         raise ApiError(404, "conversation_not_found", "会话不存在或已失效，请重新开始对话。") from None
+    # A page streaming this conversation shows the spoken turn and its reply like typed ones.
+    request.app.state.events.publish(conversation_channel(conversation_id), {"type": "new_messages"})
     # The transcript comes back as the conversation stored it: personal data masked.
     heard = transcript.as_dict()
     heard["text"], heard["raw_text"] = mask_pii(heard["text"]).text, mask_pii(heard["raw_text"]).text

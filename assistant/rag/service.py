@@ -10,7 +10,7 @@ from langchain_core.language_models.chat_models import BaseChatModel
 
 from assistant.nlu import normalize_text
 from assistant.rag.answer import Answer, AnswerComposer
-from assistant.rag.index import ChunkIndex
+from assistant.rag.index import ChunkIndex, StoredChunk
 from assistant.rag.ingest import Ingestor, IngestReport, Progress
 from assistant.rag.retrieval import HybridRetriever, Mode, SearchHit
 from assistant.storage import Database
@@ -40,6 +40,12 @@ class KnowledgeBase:
             finally:
                 self.ingesting = False
             return self.last_report
+
+    def passage(self, chunk_id: str) -> StoredChunk | None:
+        """One indexed passage by its chunk id (what a citation points to), or None."""
+        lexical = self.index.lexical
+        position = lexical.position.get(chunk_id)
+        return None if position is None else lexical.chunks[position]
 
     def search(self, query: str, k: int = 5, doc_type: str | None = None, mode: Mode = "hybrid") -> list[SearchHit]:
         return self.retriever.search(normalize_text(query), k=k, doc_type=doc_type, mode=mode)

@@ -2,6 +2,7 @@
 
 from assistant.tools.account_tools import build_account_tools, quote_tool
 from assistant.tools.brokerage import (
+    PERMISSION_NAMES,
     AccountOpening,
     Balance,
     Brokerage,
@@ -18,6 +19,7 @@ from assistant.tools.orders import OrderDraft, OrderPreview
 from assistant.tools.trading_rules import SHANGHAI, estimate_fees, session_check
 
 __all__ = [
+    "PERMISSION_NAMES",
     "SHANGHAI",
     "AccountOpening",
     "Balance",

@@ -95,6 +95,15 @@ def test_a_spoken_yes_places_the_previewed_order_once(client) -> None:
     assert len(assistant_orders(engine, "100001")) == 1
 
 
+def test_a_spoken_turn_reaches_a_page_streaming_the_conversation(client) -> None:
+    cid = client.post("/v1/conversations", headers=AS).json()["id"]
+    with client.websocket_connect(f"/v1/conversations/{cid}/stream", headers=AS) as ws:
+        spoken = client.post(f"/v1/conversations/{cid}/voice", headers=AS, files=upload(clip("dv03"))).json()
+        pushed = [ws.receive_json()["message"], ws.receive_json()["message"]]
+    assert [m["role"] for m in pushed] == ["customer", "assistant"]
+    assert pushed[0]["text"] == spoken["transcript"]["text"] and pushed[1]["text"] == spoken["reply"]["text"]
+
+
 def test_voice_in_someone_elses_conversation_is_a_404(client) -> None:
     cid = client.post("/v1/conversations", headers=AS).json()["id"]
     response = client.post(f"/v1/conversations/{cid}/voice", headers={"X-Customer-Id": "100003"},
