@@ -227,6 +227,7 @@
     switch (event.type) {
       case "message": renderMessage(event.message); break;
       case "typing": showTyping(); break;
+      case "partial": showDraft(event.text); break;
       case "reply": break; // its messages follow as "message" events, with their citations
       case "status": renderStatus(event); break;
       case "error": show("chat-error", (event.error && event.error.message) || "消息未能发送，请重试。"); break;
@@ -301,7 +302,7 @@
     state.lastId = Math.max(state.lastId, m.id);
     const isReply = m.role === "assistant" || m.role === "agent";
     if (m.role === "customer") clearPending(); // a confirmation is answered by the next customer message
-    if (isReply) hideTyping();
+    if (isReply) { hideTyping(); clearDraft(); }
     if (m.role === "agent" && !state.agentOnline) {
       agentJoined(m.agent_name);
     }
@@ -429,6 +430,29 @@
   function hideTyping() {
     clearTimeout(state.typingTimer);
     show("typing", "");
+  }
+
+  // An answer an LLM is still writing (whole sentences the server has already checked); the
+  // stored reply replaces it when it arrives.
+  function showDraft(text) {
+    let item = $("draft");
+    if (!item) {
+      item = document.createElement("li");
+      item.id = "draft";
+      item.className = "message assistant draft";
+      item.setAttribute("aria-busy", "true");
+      const body = document.createElement("div");
+      body.className = "text";
+      item.append(body);
+      $("messages").append(item);
+    }
+    item.querySelector(".text").textContent = String(text || "");
+    item.scrollIntoView({ block: "end" });
+  }
+
+  function clearDraft() {
+    const item = $("draft");
+    if (item) item.remove();
   }
 
   // --- agent presence -------------------------------------------------------------------------
