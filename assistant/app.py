@@ -16,9 +16,11 @@ from assistant.channels import (
     kb_router,
     nlu_router,
     voice_router,
+    wechat_router,
 )
 from assistant.channels.events import build_bus
 from assistant.channels.ratelimit import build_counter
+from assistant.channels.wechat import build_wechat
 from assistant.compliance import AuditLog, GuardModels, RuleClassifier, input_examples, output_examples
 from assistant.compliance.classifier import INPUT_RULES, INPUT_THRESHOLD, OUTPUT_RULES
 from assistant.conversation import ConversationEngine, ConversationStore
@@ -159,7 +161,16 @@ def create_app(settings: Settings | None = None, *, ingest_in_background: bool =
         else:
             parser.classifier.ensure_trained()
             guards.ensure_trained()
+        # Channels that can send to a conversation on their own (used by the agent console).
+        if not hasattr(app.state, "deliveries"):
+            app.state.deliveries = {}
+        app.state.wechat = wechat = build_wechat(settings, db, app.state.engine, app.state.events)
+        if wechat is not None:
+            await wechat.start()
+            app.state.deliveries["wechat"] = wechat.deliver
         yield
+        if wechat is not None:
+            await wechat.stop()
         db.dispose()
 
     app = FastAPI(
@@ -174,4 +185,5 @@ def create_app(settings: Settings | None = None, *, ingest_in_background: bool =
     app.include_router(conversations_router)
     app.include_router(compliance_router)
     app.include_router(voice_router)
+    app.include_router(wechat_router)
     return app
