@@ -52,6 +52,7 @@ ENTER_WINDOW = timedelta(minutes=1)  # after user_enter_tempsession, only this l
 TURN_LEASE = timedelta(minutes=2)  # a worker that dies mid-turn gives the job up after this
 SEND_LEASE = timedelta(seconds=60)
 KEEP_INBOUND = timedelta(days=2)  # far beyond the timestamp tolerance: dedupe needs no more
+PRUNE_EVERY = timedelta(hours=1)
 MAX_BODY = 64 * 1024
 
 _OPENID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
@@ -382,6 +383,7 @@ class WeChatChannel:
         self._turns = asyncio.Event()
         self._sends = asyncio.Event()
         self._tasks: list[asyncio.Task] = []
+        self._pruned_at: datetime | None = None
 
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
@@ -421,7 +423,9 @@ class WeChatChannel:
         now = self.now()
         job = await run_in_threadpool(self.store.claim_inbound, now)
         if job is None:
-            await run_in_threadpool(self.store.prune, now)
+            if self._pruned_at is None or now - self._pruned_at > PRUNE_EVERY:
+                self._pruned_at = now
+                await run_in_threadpool(self.store.prune, now)
             return False
         conversation_id, text = await run_in_threadpool(self._answer, job)
         if job.msg_type == "event":
