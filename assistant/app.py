@@ -17,9 +17,11 @@ from assistant.channels import (
     nlu_router,
     voice_router,
     web_router,
+    wechat_router,
 )
 from assistant.channels.events import build_bus
 from assistant.channels.ratelimit import build_counter
+from assistant.channels.wechat import build_wechat
 from assistant.compliance import AuditLog, GuardModels, RuleClassifier, input_examples, output_examples
 from assistant.compliance.classifier import INPUT_RULES, INPUT_THRESHOLD, OUTPUT_RULES
 from assistant.conversation import ConversationEngine, ConversationStore
@@ -160,7 +162,16 @@ def create_app(settings: Settings | None = None, *, ingest_in_background: bool =
         else:
             parser.classifier.ensure_trained()
             guards.ensure_trained()
+        # Channels that can send to a conversation on their own (used by the agent console).
+        if not hasattr(app.state, "deliveries"):
+            app.state.deliveries = {}
+        app.state.wechat = wechat = build_wechat(settings, db, app.state.engine, app.state.events)
+        if wechat is not None:
+            await wechat.start()
+            app.state.deliveries["wechat"] = wechat.deliver
         yield
+        if wechat is not None:
+            await wechat.stop()
         db.dispose()
 
     app = FastAPI(
@@ -176,4 +187,5 @@ def create_app(settings: Settings | None = None, *, ingest_in_background: bool =
     app.include_router(compliance_router)
     app.include_router(voice_router)
     app.include_router(web_router)
+    app.include_router(wechat_router)
     return app

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -102,6 +103,30 @@ class Settings(BaseSettings):
     stt_readback_confidence: float = Field(default=0.5, ge=0, le=1)  # below it a spoken order is read back
     stt_preload: bool = True  # load the model at start-up (in the background), not on the first upload
 
+    # WeChat mini-program customer-service channel. Without token and appid the push endpoint
+    # answers 503 "not configured"; without an EncodingAESKey only plaintext pushes are accepted.
+    wechat_token: SecretStr | None = None  # the push URL's Token (signatures)
+    wechat_encoding_aes_key: SecretStr | None = None  # 43 characters; secure mode (AES) when set
+    wechat_appid: str | None = None
+    wechat_app_secret: SecretStr | None = None  # access token and jscode2session
+    wechat_api_base_url: str = "https://api.weixin.qq.com"
+    wechat_timestamp_tolerance_s: int = Field(default=300, ge=10)  # older or newer pushes are refused
+    wechat_http_timeout_s: float = Field(default=5.0, gt=0)
+    wechat_text_max_bytes: int = Field(default=2048, ge=64, le=2048)  # the send API's text limit (UTF-8 bytes)
+    wechat_max_parts: int = Field(default=3, ge=1, le=5)  # messages per reply (WeChat caps sends per user message)
+    wechat_send_max_attempts: int = Field(default=5, ge=1)
+    wechat_send_backoff_s: float = Field(default=2.0, gt=0)  # doubled after each failed attempt
+    wechat_send_backoff_max_s: float = Field(default=300.0, gt=0)
+    wechat_poll_interval_s: float = Field(default=2.0, gt=0)  # the delivery worker's look for due work
+    wechat_max_message_chars: int = Field(default=1000, ge=1)  # longer customer texts are not run as a turn
+
+    @field_validator("wechat_encoding_aes_key")
+    @classmethod
+    def _aes_key(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not re.fullmatch(r"[A-Za-z0-9+/]{43}", value.get_secret_value()):
+            raise ValueError("ASSISTANT_WECHAT_ENCODING_AES_KEY must be the 43-character EncodingAESKey")
+        return value
+
     @property
     def dev_header_enabled(self) -> bool:
         return self.dev_customer_header and self.environment != "production"
@@ -133,6 +158,10 @@ class Settings(BaseSettings):
     @property
     def llm_enabled(self) -> bool:
         return bool(self.llm_base_url)
+
+    @property
+    def wechat_configured(self) -> bool:
+        return self.wechat_token is not None and bool(self.wechat_appid)
 
 
 @lru_cache

@@ -1,4 +1,4 @@
-"""HTTP and WebSocket routers: health, knowledge base, NLU, conversations, voice, the web chat page; later WeChat, agent, admin."""
+"""HTTP and WebSocket routers: health, knowledge base, NLU, conversations, voice, WeChat, the web chat page; later agent, admin."""
 
 from assistant.channels.compliance import router as compliance_router
 from assistant.channels.conversations import router as conversations_router
@@ -8,8 +8,9 @@ from assistant.channels.kb import router as kb_router
 from assistant.channels.nlu import router as nlu_router
 from assistant.channels.voice import router as voice_router
 from assistant.channels.web import router as web_router
+from assistant.channels.wechat import router as wechat_router
 
 __all__ = [
     "compliance_router", "conversations_router", "health_router", "install_error_handlers", "kb_router", "nlu_router",
-    "voice_router", "web_router",
+    "voice_router", "web_router", "wechat_router",
 ]

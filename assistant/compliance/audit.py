@@ -25,7 +25,7 @@ from assistant.storage import AuditHead, AuditRecord, Database
 
 GENESIS = "0" * 64
 EVENTS = ("message_in", "message_out", "guard", "tool_call", "confirmation", "order", "handoff", "agent_action",
-          "audit_read", "rating")
+          "audit_read", "rating", "wechat_binding")
 
 
 @dataclass

@@ -9,6 +9,11 @@ from assistant.storage.models import (
     ConversationMessage,
     KbDocument,
     MessageRating,
+    WeChatBinding,
+    WeChatInbound,
+    WeChatOutbox,
+    WeChatSession,
 )
 
-__all__ = ["AuditHead", "AuditRecord", "Base", "Conversation", "ConversationMessage", "Database", "KbDocument", "MessageRating"]
+__all__ = ["AuditHead", "AuditRecord", "Base", "Conversation", "ConversationMessage", "Database", "KbDocument", "MessageRating",
+           "WeChatBinding", "WeChatInbound", "WeChatOutbox", "WeChatSession"]

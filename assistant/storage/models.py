@@ -99,3 +99,65 @@ class MessageRating(Base):
     rating: Mapped[str] = mapped_column(String(8))  # up | down
     reason: Mapped[str] = mapped_column(Text, default="")  # masked
     created_at: Mapped[datetime] = mapped_column(AwareDateTime(), index=True)
+
+
+class WeChatBinding(Base):
+    """A WeChat mini-program user (openid) linked to a customer through the app's sign-in."""
+
+    __tablename__ = "wechat_bindings"
+
+    openid: Mapped[str] = mapped_column(String(64), primary_key=True)
+    customer_id: Mapped[str] = mapped_column(String(32), index=True)
+    bound_at: Mapped[datetime] = mapped_column(AwareDateTime())
+
+
+class WeChatSession(Base):
+    """An openid's current conversation and its last message (which opens WeChat's 48-hour window)."""
+
+    __tablename__ = "wechat_sessions"
+
+    openid: Mapped[str] = mapped_column(String(64), primary_key=True)
+    conversation_id: Mapped[str | None] = mapped_column(String(36), nullable=True, index=True)
+    last_message_at: Mapped[datetime | None] = mapped_column(AwareDateTime(), nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(AwareDateTime())
+
+
+class WeChatInbound(Base):
+    """A push from WeChat, accepted once: the unique keys make a retried or replayed push a no-op.
+    It is also the work queue of turns to run; the text is cleared once the turn has run."""
+
+    __tablename__ = "wechat_inbound"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    msg_key: Mapped[str] = mapped_column(String(160), unique=True)  # MsgId, or openid+CreateTime+Event
+    nonce_key: Mapped[str] = mapped_column(String(160), unique=True)  # timestamp:nonce of the signed request
+    openid: Mapped[str] = mapped_column(String(64), index=True)
+    msg_type: Mapped[str] = mapped_column(String(32))
+    content: Mapped[str] = mapped_column(Text, default="")
+    payload: Mapped[dict] = mapped_column(JSON, default=dict)
+    status: Mapped[str] = mapped_column(String(16), default="pending", index=True)  # pending | done
+    lease_until: Mapped[datetime | None] = mapped_column(AwareDateTime(), nullable=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    received_at: Mapped[datetime] = mapped_column(AwareDateTime(), index=True)
+    processed_at: Mapped[datetime | None] = mapped_column(AwareDateTime(), nullable=True)
+
+
+class WeChatOutbox(Base):
+    """A message to send through the customer-service API, retried with backoff until sent,
+    refused for good, or past its deadline (WeChat's window for answering)."""
+
+    __tablename__ = "wechat_outbox"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    openid: Mapped[str] = mapped_column(String(64), index=True)
+    conversation_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    msgtype: Mapped[str] = mapped_column(String(16), default="text")
+    content: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default="pending", index=True)  # pending | sent | failed | expired
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(AwareDateTime(), index=True)
+    lease_until: Mapped[datetime | None] = mapped_column(AwareDateTime(), nullable=True)
+    deadline: Mapped[datetime] = mapped_column(AwareDateTime())
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(AwareDateTime())
+    sent_at: Mapped[datetime | None] = mapped_column(AwareDateTime(), nullable=True)
