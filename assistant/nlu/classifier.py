@@ -16,6 +16,7 @@ import hashlib
 import logging
 import re
 import threading
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -85,6 +86,36 @@ class TrainedModel:
                 np.ascontiguousarray(coef[:, :n_words].T), np.ascontiguousarray(coef[:, n_words:n_words + n_chars].T),
                 np.ascontiguousarray(coef[:, n_words + n_chars:].T) * EMBEDDING_WEIGHT, self.model.intercept_)
         return cached
+
+
+_ANALYZERS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def tfidf_rows(vectorizer: TfidfVectorizer, docs: list[str]) -> sparse.csr_matrix:
+    """What `vectorizer.transform(docs)` gives (same analyzer, sublinear tf, idf, l2 norm), without
+    sklearn's per-call validation, which costs more than the arithmetic for a sentence or two."""
+    analyze = _ANALYZERS.get(vectorizer)
+    if analyze is None:
+        analyze = _ANALYZERS[vectorizer] = vectorizer.build_analyzer()
+    vocabulary, idf = vectorizer.vocabulary_, vectorizer.idf_
+    indptr, indices, values = [0], [], []
+    for doc in docs:
+        counts: dict[int, int] = {}
+        for term in analyze(doc):
+            j = vocabulary.get(term)
+            if j is not None:
+                counts[j] = counts.get(j, 0) + 1
+        if counts:
+            cols = np.fromiter(counts, dtype=np.int64, count=len(counts))
+            tf = np.fromiter(counts.values(), dtype=np.float64, count=len(counts))
+            row = (np.log(tf) + 1.0 if vectorizer.sublinear_tf else tf) * idf[cols]
+            row /= np.sqrt(row @ row)
+            indices.append(cols)
+            values.append(row)
+        indptr.append(indptr[-1] + len(counts))
+    return sparse.csr_matrix(
+        (np.concatenate(values) if values else np.zeros(0), np.concatenate(indices) if indices else np.zeros(0, np.int64),
+         indptr), shape=(len(docs), len(idf)))
 
 
 def _log_softmax(z: np.ndarray) -> np.ndarray:
@@ -219,7 +250,7 @@ class IntentClassifier:
         surfaces = [self.surface(t) for t in texts]
         w_words, w_chars, w_embed, bias = m.weights()
         # The same decision values as m.model.decision_function(self._features(...)).
-        z = (m.words.transform(surfaces) @ w_words + m.chars.transform(surfaces) @ w_chars
+        z = (tfidf_rows(m.words, surfaces) @ w_words + tfidf_rows(m.chars, surfaces) @ w_chars
              + vectors @ w_embed + bias) / m.temperature
         return m.labels, np.exp(_log_softmax(z))
 
