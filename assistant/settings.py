@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, time
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -99,6 +99,17 @@ class Settings(BaseSettings):
     stt_queue_timeout_s: float = Field(default=20.0, gt=0)  # longest wait for a turn in the pool
     stt_readback_confidence: float = Field(default=0.5, ge=0, le=1)  # below it a spoken order is read back
     stt_preload: bool = True  # load the model at start-up (in the background), not on the first upload
+
+    # Human handoff. Service hours are Beijing time; outside them, or with no agent online, a
+    # call-back ticket is taken instead of a place in the live queue.
+    handoff_open: time = time(8, 30)
+    handoff_close: time = time(21, 0)
+    handoff_days: str = "1234567"  # ISO weekdays with agents on duty (1 = Monday)
+    handoff_agent_online_s: int = Field(default=60, ge=5)  # a console heard from this recently is online
+    handoff_handle_s: int = Field(default=300, ge=30)  # assumed seconds per ticket until there is history
+    agent_max_failed_logins: int = Field(default=5, ge=1)  # then the account is locked for a while
+    agent_lockout_s: int = Field(default=900, ge=1)
+    agent_token_hours: float = Field(default=10.0, gt=0)
 
     @property
     def dev_header_enabled(self) -> bool:

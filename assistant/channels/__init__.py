@@ -1,5 +1,7 @@
 """HTTP and WebSocket routers: health, knowledge base, NLU, conversations, voice; later WeChat, agent, admin."""
 
+from assistant.channels.agent import router as agent_router
+from assistant.channels.agent import satisfaction_router
 from assistant.channels.compliance import router as compliance_router
 from assistant.channels.conversations import router as conversations_router
 from assistant.channels.errors import install_error_handlers
@@ -9,6 +11,6 @@ from assistant.channels.nlu import router as nlu_router
 from assistant.channels.voice import router as voice_router
 
 __all__ = [
-    "compliance_router", "conversations_router", "health_router", "install_error_handlers", "kb_router", "nlu_router",
+    "agent_router", "satisfaction_router", "compliance_router", "conversations_router", "health_router", "install_error_handlers", "kb_router", "nlu_router",
     "voice_router",
 ]
