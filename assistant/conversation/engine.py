@@ -199,6 +199,8 @@ class ConversationEngine:
             else:
                 reply.text += "\n" + lead
             reply.handoff = handoff
+        elif handoff is not None:
+            reply.handoff = handoff  # the triggers may name the reason better (anger rather than a complaint)
         if self.handoff is None:
             return reply
         conv = turn.conversation

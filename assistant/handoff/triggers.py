@@ -44,6 +44,7 @@ def negativity(text: str) -> int:
 
 
 STRONG_NEGATIVE = 3
+_FORMAL_COMPLAINT = re.compile(r"投诉|举报|申诉|12386|证监会|监管|维权")
 
 # --- requests that need a licensed investment adviser ------------------------------------------------
 # Personal portfolio advice and planning: the assistant may not give it, a licensed person may.
@@ -66,7 +67,7 @@ REVIEW_RULES = {"aml_evasion", "market_manipulation", "inside_information"}
 
 def unanswered(reply: Reply) -> bool:
     """The assistant did not answer: it asked the customer to rephrase, or the knowledge base had nothing."""
-    if reply.action == "clarify":
+    if reply.action == "clarify" or (reply.intent == "out_of_scope" and reply.action == "small_talk"):
         return True
     return reply.action == "answer_from_kb" and not reply.citations and reply.intent in ("kb_question", "fees", "out_of_scope",
                                                                                          "open_permission", "risk_assessment")
@@ -91,6 +92,9 @@ def evaluate(text: str, reply: Reply, signals: TurnSignals, *, blocked: bool) ->
         refusal_run=signals.refusal_run + 1 if refused else 0,
     )
     if reply.handoff is not None:
+        if reply.handoff.reason == "complaint" and not _FORMAL_COMPLAINT.search(text) and negativity(text) >= STRONG_NEGATIVE:
+            # Anger without asking to complain is the sentiment trigger, whatever the classifier called it.
+            return Handoff(reason="negative_sentiment", priority="high"), TurnSignals(0, 0)
         return reply.handoff, TurnSignals(0, 0)
     if negativity(text) >= STRONG_NEGATIVE:
         return Handoff(reason="negative_sentiment", priority="high"), TurnSignals(0, 0)
