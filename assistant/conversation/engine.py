@@ -192,7 +192,9 @@ class ConversationEngine:
         state.unanswered_run, state.refusal_run = runs.unanswered_run, runs.refusal_run
         if handoff is not None and reply.handoff is None:
             lead = H.HANDOFF_LEADS.get(handoff.reason, T.HUMAN_AGENT)
-            replace = turn.blocked or unanswered(reply) or reply.action == "small_talk" or (
+            # A reply that said nothing useful gives way to the handoff; a refusal (the guard's, or a
+            # blocked reply's safe text) stays and the handoff is added to it.
+            replace = unanswered(reply) or reply.action == "small_talk" or (
                 reply.action == "refuse" and handoff.reason == "licensed_advice")
             if replace:
                 reply.text, reply.action, reply.citations, reply.data = lead, "escalate", [], None
