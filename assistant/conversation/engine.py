@@ -194,8 +194,7 @@ class ConversationEngine:
             lead = H.HANDOFF_LEADS.get(handoff.reason, T.HUMAN_AGENT)
             # A reply that said nothing useful gives way to the handoff; a refusal (the guard's, or a
             # blocked reply's safe text) stays and the handoff is added to it.
-            replace = unanswered(reply) or reply.action == "small_talk" or (
-                reply.action == "refuse" and handoff.reason == "licensed_advice")
+            replace = unanswered(reply) or reply.action == "small_talk"
             if replace:
                 reply.text, reply.action, reply.citations, reply.data = lead, "escalate", [], None
             else:
