@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 # --- human handoff ----------------------------------------------------------------------------------
 # What the customer is told when a trigger (rather than their own request) hands the conversation over.
 HANDOFF_LEADS = {

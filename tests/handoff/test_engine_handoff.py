@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from assistant.handoff import AgentInfo, HandoffError, negativity, needs_adviser, texts
+from assistant.handoff import AgentInfo, HandoffError, needs_adviser, negativity, texts
 from assistant.storage import ConversationMessage, HandoffTicket
 from tests.conftest import Chat
 
