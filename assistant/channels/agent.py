@@ -127,9 +127,21 @@ def _run(fn, *args, **kwargs):
         return _handoff_error(exc)
 
 
+def _relay_notice(request: Request, ticket_id: int, agent: AgentInfo) -> None:
+    """A channel that does not read the stream (WeChat) gets the system line a step just stored."""
+    view = _service(request).ticket_view(ticket_id, agent)
+    deliver = getattr(request.app.state, "deliveries", {}).get(view["channel"])
+    notices = [m for m in view["transcript"] if m["role"] == "system"]
+    if view["channel"] not in ("app", "web") and deliver is not None and notices:
+        deliver(view["conversation_id"], notices[-1]["text"])
+
+
 @router.post("/tickets/{ticket_id}/claim")
 def claim(ticket_id: int, agent: Staff, request: Request):
-    return _run(_service(request).claim, ticket_id, _desk(agent))
+    result = _run(_service(request).claim, ticket_id, _desk(agent))
+    if not isinstance(result, JSONResponse):
+        _relay_notice(request, ticket_id, agent)
+    return result
 
 
 @router.get("/tickets/{ticket_id}")
@@ -204,19 +216,28 @@ def transfer(ticket_id: int, body: TransferIn, agent: Staff, request: Request):
     target = service.agents.by_username(body.to)
     if target is None:
         raise ApiError(404, "agent_not_found", f"没有找到客服 {body.to}。")
-    return _run(service.transfer, ticket_id, _desk(agent), target)
+    result = _run(service.transfer, ticket_id, _desk(agent), target)
+    if not isinstance(result, JSONResponse):
+        _relay_notice(request, ticket_id, agent)
+    return result
 
 
 @router.post("/tickets/{ticket_id}/handback")
 def hand_back(ticket_id: int, agent: Staff, request: Request):
     result = _run(_service(request).hand_back, ticket_id, _desk(agent))
-    return result if isinstance(result, JSONResponse) else {"ok": True, "status": "bot"}
+    if isinstance(result, JSONResponse):
+        return result
+    _relay_notice(request, ticket_id, agent)
+    return {"ok": True, "status": "bot"}
 
 
 @router.post("/tickets/{ticket_id}/resolve")
 def resolve(ticket_id: int, agent: Staff, request: Request):
     result = _run(_service(request).resolve, ticket_id, _desk(agent))
-    return result if isinstance(result, JSONResponse) else {"ok": True, "status": "resolved"}
+    if isinstance(result, JSONResponse):
+        return result
+    _relay_notice(request, ticket_id, agent)
+    return {"ok": True, "status": "resolved"}
 
 
 @router.get("/stats")

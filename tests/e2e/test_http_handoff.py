@@ -230,3 +230,17 @@ def test_two_concurrent_claims_exactly_one_wins(database, tmp_path, small_kb_dir
         with database.session() as s:
             assert s.get(HandoffTicket, ticket_id).agent_id == wins[0]
             assert s.get(Conversation, f"c{round_}").agent_id == wins[0]
+
+
+def test_a_wechat_conversation_gets_the_agent_words_through_its_delivery(client) -> None:
+    delivered: list[tuple[str, str]] = []
+    client.app.state.deliveries["wechat"] = lambda conversation_id, text: delivered.append((conversation_id, text))
+    agent = sign_in(client, "wangmin")
+    cid = client.post("/v1/conversations", headers=ME, json={"channel": "wechat"}).json()["id"]
+    client.post(f"/v1/conversations/{cid}/messages", headers=ME, json={"text": "转人工"})
+    ticket_id = client.get("/v1/agent/queue", headers=agent).json()["queued"][0]["id"]
+    client.post(f"/v1/agent/tickets/{ticket_id}/claim", headers=agent)
+    client.post(f"/v1/agent/tickets/{ticket_id}/reply", headers=agent, json={"text": "您好，我是王敏，请问有什么可以帮您？"})
+    client.post(f"/v1/agent/tickets/{ticket_id}/resolve", headers=agent)
+    texts = [t for c, t in delivered if c == cid]
+    assert len(texts) == 3 and "已接入" in texts[0] and texts[1].startswith("您好，我是王敏") and "打分" in texts[2]
