@@ -245,11 +245,14 @@ def eval_handoff(
 
     from eval.handoff import DATASETS, run
 
+    path = Path(data) if data else DATASETS / f"handoff_{split}.jsonl"
+    if not path.is_file():
+        console.print(f"找不到评测数据：{path}（用 --data 指定 JSON Lines 文件）。")
+        raise typer.Exit(code=2)
     kb = _knowledge_base()
     if not kb.ready:
         console.print("首次使用，正在建立知识库索引……")
         kb.ingest()
-    path = Path(data) if data else DATASETS / f"handoff_{split}.jsonl"
     result = run(_parser(), kb, get_settings(), console, path=path)
     if result["precision"] < 0.95 or result["recall"] < 0.95:
         raise typer.Exit(code=1)
