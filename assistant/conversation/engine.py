@@ -33,7 +33,7 @@ from assistant.compliance import (
 from assistant.conversation import templates as T
 from assistant.conversation.store import ConversationNotFound, ConversationStore, DialogueState, PendingAction, PendingSlot
 from assistant.domain import Handoff, ParseResult, PendingConfirmation, Reply
-from assistant.handoff import HandoffService, TurnSignals, evaluate, unanswered
+from assistant.handoff import HandoffService, TurnSignals, evaluate, informational, mild_frustration, unanswered
 from assistant.handoff import texts as H
 from assistant.nlu import NluParser, SecurityMaster, chinese_to_number
 from assistant.rag import KnowledgeBase
@@ -473,6 +473,11 @@ class ConversationEngine:
     # --- actions ---
 
     def _run(self, label: str, turn: Turn, state: DialogueState, slots: dict, notice: str = "") -> Reply:
+        if label in ("complaint", "human_agent") and informational(turn.text):
+            label = "kb_question"  # "投诉渠道有哪些？" is a question about the service: the knowledge base answers
+        elif label == "complaint" and mild_frustration(turn.text):
+            state.last_intent, state.last_slots = None, {}
+            return self._reply(turn, label, "small_talk", notice + H.MILD_FRUSTRATION)
         state.last_intent, state.last_slots = label, slots
         if label in NEEDS_SIGN_IN and turn.customer_id is None:
             return self._reply(turn, label, "refuse", notice + T.SIGN_IN)

@@ -13,10 +13,18 @@ from assistant.handoff.service import (
     message_out,
 )
 from assistant.handoff.summary import extractive_summary, reason_name
-from assistant.handoff.triggers import TurnSignals, evaluate, needs_adviser, negativity, unanswered
+from assistant.handoff.triggers import (
+    TurnSignals,
+    evaluate,
+    informational,
+    mild_frustration,
+    needs_adviser,
+    negativity,
+    unanswered,
+)
 
 __all__ = [
     "texts",    "HARD_RULES", "QUEUE_CHANNEL", "ROLES", "AgentDirectory", "AgentError", "AgentInfo", "HandoffError", "HandoffService",
     "SendResult", "TicketInfo", "TurnSignals", "brokerage_profile", "evaluate", "extractive_summary", "message_out",
-    "needs_adviser", "negativity", "reason_name", "unanswered",
+    "informational", "mild_frustration", "needs_adviser", "negativity", "reason_name", "unanswered",
 ]

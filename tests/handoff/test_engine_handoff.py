@@ -193,7 +193,7 @@ def test_transfer_resolve_and_one_satisfaction_rating(engine, desk) -> None:
 def test_every_handoff_text_passes_the_output_guard(guard_models) -> None:
     from assistant.compliance import check_output
 
-    fixed = [*texts.HANDOFF_LEADS.values(), texts.ALREADY_CALLBACK, texts.queue_text(3, 600),
+    fixed = [*texts.HANDOFF_LEADS.values(), texts.ALREADY_CALLBACK, texts.MILD_FRUSTRATION, texts.queue_text(3, 600),
              texts.still_queued_text(2, 300), *(texts.CALLBACK.format(why=w) for w in texts.CALLBACK_WHY.values())]
     for text in fixed:
         assert check_output(text, guard_models.output) == [], text
