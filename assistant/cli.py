@@ -197,6 +197,67 @@ def eval_compliance(
         raise typer.Exit(code=1)
 
 
+agent_app = typer.Typer(help="Staff accounts for the agent console.", no_args_is_help=True)
+app.add_typer(agent_app, name="agent")
+
+
+@agent_app.command("add")
+def agent_add(
+    username: str = typer.Argument(..., help="sign-in name (letters, digits, . _ -)"),
+    name: str = typer.Option(..., "--name", help="display name shown to customers, e.g. 王敏"),
+    role: str = typer.Option("agent", "--role", help="agent, supervisor or compliance"),
+    password_stdin: bool = typer.Option(False, "--password-stdin", help="read the password from the first line of stdin"),
+) -> None:
+    """Create a console account. The password is asked for (twice) or read from stdin, never taken from argv."""
+    import sys
+
+    from assistant.handoff import AgentDirectory, AgentError
+    from assistant.storage import Database
+    from assistant.tools import SHANGHAI
+
+    if password_stdin or not sys.stdin.isatty():
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = typer.prompt("密码", hide_input=True, confirmation_prompt=True)
+    settings = get_settings()
+    db = Database(settings.resolved_database_url)
+    try:
+        db.migrate()
+        from datetime import datetime
+
+        agent = AgentDirectory(db).add(username, name, role, password, datetime.now(SHANGHAI))
+    except AgentError as exc:
+        console.print(exc.message)
+        raise typer.Exit(code=2) from None
+    finally:
+        db.dispose()
+    kind = {"agent": "客服", "supervisor": "主管", "compliance": "合规"}[agent.role]
+    console.print(f"已创建{kind}账号 {agent.username}（{agent.name}）。")
+
+
+@eval_app.command("handoff")
+def eval_handoff(
+    split: str = typer.Option("dev", help="dev (to tune on) or test (the figure to report)"),
+    data: str = typer.Option(None, help="a JSON Lines file instead of eval/datasets/handoff_<split>.jsonl"),
+) -> None:
+    """Escalation triggers on scripted conversations: precision, recall, reason accuracy, the misses."""
+    from pathlib import Path
+
+    from eval.handoff import DATASETS, run
+
+    path = Path(data) if data else DATASETS / f"handoff_{split}.jsonl"
+    if not path.is_file():
+        console.print(f"找不到评测数据：{path}（用 --data 指定 JSON Lines 文件）。")
+        raise typer.Exit(code=2)
+    kb = _knowledge_base()
+    if not kb.ready:
+        console.print("首次使用，正在建立知识库索引……")
+        kb.ingest()
+    result = run(_parser(), kb, get_settings(), console, path=path)
+    if result["precision"] < 0.95 or result["recall"] < 0.95:
+        raise typer.Exit(code=1)
+
+
 audit_app = typer.Typer(help="The audit trail: verify the hash chain, export records.", no_args_is_help=True)
 app.add_typer(audit_app, name="audit")
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import datetime, time
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -127,6 +127,17 @@ class Settings(BaseSettings):
         if value is not None and not re.fullmatch(r"[A-Za-z0-9+/]{43}", value.get_secret_value()):
             raise ValueError("ASSISTANT_WECHAT_ENCODING_AES_KEY must be the 43-character EncodingAESKey")
         return value
+
+    # Human handoff. Service hours are Beijing time; outside them, or with no agent online, a
+    # call-back ticket is taken instead of a place in the live queue.
+    handoff_open: time = time(8, 30)
+    handoff_close: time = time(21, 0)
+    handoff_days: str = "1234567"  # ISO weekdays with agents on duty (1 = Monday)
+    handoff_agent_online_s: int = Field(default=60, ge=5)  # a console heard from this recently is online
+    handoff_handle_s: int = Field(default=300, ge=30)  # assumed seconds per ticket until there is history
+    agent_max_failed_logins: int = Field(default=5, ge=1)  # then the account is locked for a while
+    agent_lockout_s: int = Field(default=900, ge=1)
+    agent_token_hours: float = Field(default=10.0, gt=0)
 
     @property
     def dev_header_enabled(self) -> bool:

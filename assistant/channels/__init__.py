@@ -1,5 +1,7 @@
 """HTTP and WebSocket routers: health, knowledge base, NLU, conversations, voice, WeChat, the web chat page; later agent, admin."""
 
+from assistant.channels.agent import router as agent_router
+from assistant.channels.agent import satisfaction_router
 from assistant.channels.compliance import router as compliance_router
 from assistant.channels.conversations import router as conversations_router
 from assistant.channels.errors import install_error_handlers
@@ -11,6 +13,6 @@ from assistant.channels.web import router as web_router
 from assistant.channels.wechat import router as wechat_router
 
 __all__ = [
-    "compliance_router", "conversations_router", "health_router", "install_error_handlers", "kb_router", "nlu_router",
-    "voice_router", "web_router", "wechat_router",
+    "agent_router", "compliance_router", "conversations_router", "health_router", "install_error_handlers", "kb_router",
+    "nlu_router", "satisfaction_router", "voice_router", "web_router", "wechat_router",
 ]

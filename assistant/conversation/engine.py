@@ -34,6 +34,8 @@ from assistant.compliance import (
 from assistant.conversation import templates as T
 from assistant.conversation.store import ConversationNotFound, ConversationStore, DialogueState, PendingAction, PendingSlot
 from assistant.domain import Handoff, ParseResult, PendingConfirmation, Reply
+from assistant.handoff import HandoffService, TurnSignals, evaluate, informational, mild_frustration, unanswered
+from assistant.handoff import texts as H
 from assistant.nlu import NluParser, SecurityMaster, chinese_to_number
 from assistant.rag import KnowledgeBase
 from assistant.storage import Conversation
@@ -69,6 +71,7 @@ class Turn:
     now: datetime
     audit: list[AuditEvent] = field(default_factory=list)
     on_partial: Callable[[str], None] | None = None  # the channel's sink for a reply streamed as it is written
+    blocked: bool = False  # the output guard stopped the reply the assistant meant to send
 
     @property
     def customer_id(self) -> str | None:
@@ -114,8 +117,9 @@ class ConversationEngine:
     def __init__(self, *, store: ConversationStore, parser: NluParser, brokerage: Brokerage,
                  master: SecurityMaster, kb: Callable[[], KnowledgeBase | None], audit: AuditLog,
                  guards: GuardModels | None = None, min_confidence: float = MIN_CONFIDENCE,
-                 readback_confidence: float = READBACK_CONFIDENCE) -> None:
+                 readback_confidence: float = READBACK_CONFIDENCE, handoff: HandoffService | None = None) -> None:
         self.store = store
+        self.handoff = handoff  # tickets and the queue; without it handoffs are only flagged on the reply
         self.audit = audit
         self.guards = guards or GuardModels()
         self.parser = parser
@@ -147,6 +151,8 @@ class ConversationEngine:
         returned Reply is still the final word."""
         conv = self.conversation_for(conversation_id, customer_id)
         now = self.brokerage.now()
+        if conv.status == "assigned":
+            return self._while_agent(conv, text, channel, now)
         state = DialogueState.model_validate(conv.state or {})
         decision = inspect_input(text, customer_id=conv.customer_id, model=self.guards.input)
         # Only the masked text goes further: to the parser, the state, the store, the audit and any LLM.
@@ -167,6 +173,7 @@ class ConversationEngine:
                 reply.text = decision.notice + reply.text
             reply.flags = decision.rules
         reply = self._review(turn, state, reply)
+        reply = self._escalation(turn, state, reply)
         if reply.handoff is not None:
             turn.record("handoff", reason=reply.handoff.reason, priority=reply.handoff.priority)
         turn.record("message_out", text=reply.text, intent=reply.intent, action=reply.action,
@@ -176,7 +183,83 @@ class ConversationEngine:
              "confidence": parse.intent.confidence, "payload": {"slots": parse.slots.filled(), "flags": decision.rules}},
             {"role": "assistant", "text": reply.text, "intent": reply.intent, "confidence": reply.confidence,
              "payload": reply.model_dump(mode="json", exclude={"text", "intent", "confidence"})},
-        ], now, audit=(self.audit, turn.audit))
+        ], now, audit=(self.audit, turn.audit), reopen=True)
+        return reply
+
+    # --- human handoff ---
+
+    def _escalation(self, turn: Turn, state: DialogueState, reply: Reply) -> Reply:
+        """The triggers read the turn; a handoff opens a ticket (or reports the one open) and tells the
+        customer what happens next: their place in the queue and the wait, or a call-back."""
+        handoff, runs = evaluate(turn.text, reply, TurnSignals(state.unanswered_run, state.refusal_run),
+                                 blocked=turn.blocked)
+        state.unanswered_run, state.refusal_run = runs.unanswered_run, runs.refusal_run
+        if handoff is not None and reply.handoff is None:
+            lead = H.HANDOFF_LEADS.get(handoff.reason, T.HUMAN_AGENT)
+            # A reply that said nothing useful gives way to the handoff; a refusal (the guard's, or a
+            # blocked reply's safe text) stays and the handoff is added to it.
+            replace = unanswered(reply) or reply.action == "small_talk"
+            if replace:
+                reply.text, reply.action, reply.citations, reply.data = lead, "escalate", [], None
+            else:
+                reply.text += "\n" + lead
+            reply.handoff = handoff
+        elif handoff is not None:
+            reply.handoff = handoff  # the triggers may name the reason better (anger rather than a complaint)
+        if self.handoff is None:
+            return reply
+        conv = turn.conversation
+        if reply.handoff is not None:
+            info = self.handoff.escalate(conv.id, reply.handoff, now=turn.now, intents=[turn.parse.intent.label],
+                                         pending=[("customer", turn.text, turn.parse.intent.label),
+                                                  ("assistant", reply.text, reply.intent)])
+            if info.kind == "callback":
+                if info.existing:
+                    reply.text += "\n" + H.ALREADY_CALLBACK
+                else:
+                    why = H.CALLBACK_WHY["hours" if not self.handoff.in_service_hours(turn.now) else "busy"]
+                    if reply.text.startswith(T.HUMAN_AGENT):  # "please hold" is not true for a call-back
+                        reply.text = "好的。" + reply.text[len(T.HUMAN_AGENT):]
+                    reply.text = (reply.text + "\n" if reply.text not in ("好的。", "") else reply.text) + \
+                        H.CALLBACK.format(why=why)
+            elif info.existing:
+                reply.text += "\n" + H.still_queued_text(info.position, info.estimated_wait_s)
+            else:
+                reply.text += "\n" + H.queue_text(info.position, info.estimated_wait_s)
+        elif conv.status == "queued":
+            info = self.handoff.queue_info(conv.id)
+            if info is not None and info.position:
+                reply.text += "\n" + H.still_queued_text(info.position, info.estimated_wait_s)
+        return reply
+
+    def _while_agent(self, conv: Conversation, text: str, channel: str | None, now: datetime) -> Reply:
+        """An agent owns the conversation: the message is stored (masked) for the agent, guarded, and the
+        assistant says nothing of its own. Only the input guard may still speak: a refusal, a warning
+        about a typed password, a fraud alert (which also moves the ticket to the front)."""
+        decision = inspect_input(text, customer_id=conv.customer_id, model=self.guards.input)
+        parse = self.parser.parse(decision.text, now.date())
+        turn = Turn(conversation=conv, text=decision.text, parse=parse, now=now)
+        actor = f"customer:{conv.customer_id}" if conv.customer_id else "visitor"
+        turn.record("message_in", actor=actor, text=decision.text, channel=channel or conv.channel, owner="agent")
+        turn.record("guard", actor="system", stage="input", handling=decision.handling, rules=decision.rules,
+                    masked=sorted(decision.masked.kinds))
+        said = (decision.reply or decision.notice or "").strip()
+        handoff = None
+        if decision.handling == "escalate":
+            handoff = Handoff(reason=decision.rules[0], priority=decision.priority or "urgent")
+            if self.handoff is not None:
+                self.handoff.escalate(conv.id, handoff, now=now, intents=[parse.intent.label],
+                                      pending=[("customer", decision.text, parse.intent.label)])
+        reply = Reply(text=said, intent=parse.intent.label, confidence=parse.intent.confidence, action="agent",
+                      handoff=handoff, flags=decision.rules)
+        messages = [{"role": "customer", "text": decision.text, "intent": parse.intent.label,
+                     "confidence": parse.intent.confidence, "payload": {"flags": decision.rules, "owner": "agent"}}]
+        if said:
+            turn.record("message_out", text=said, intent=reply.intent, action="guard")
+            messages.append({"role": "assistant", "text": said, "intent": reply.intent, "confidence": reply.confidence,
+                             "payload": {"flags": decision.rules, "guard": True}})
+        state = DialogueState.model_validate(conv.state or {})
+        self.store.save_turn(conv.id, state, messages, now, audit=(self.audit, turn.audit))
         return reply
 
     def _guard_reply(self, turn: Turn, state: DialogueState, decision: InputDecision) -> Reply:
@@ -216,6 +299,7 @@ class ConversationEngine:
         turn.record("guard", actor="system", stage="output", action=review.action,
                     rules=sorted({v.rule for v in review.violations}), spans=[v.span for v in review.violations])
         if review.action != "pass":
+            turn.blocked = review.action == "blocked"
             reply.text = review.text
             reply.flags = [*reply.flags, *(f"output:{v.rule}" for v in review.violations)]
             if review.action == "blocked":
@@ -393,6 +477,11 @@ class ConversationEngine:
     # --- actions ---
 
     def _run(self, label: str, turn: Turn, state: DialogueState, slots: dict, notice: str = "") -> Reply:
+        if label in ("complaint", "human_agent") and informational(turn.text):
+            label = "kb_question"  # "投诉渠道有哪些？" is a question about the service: the knowledge base answers
+        elif label == "complaint" and mild_frustration(turn.text):
+            state.last_intent, state.last_slots = None, {}
+            return self._reply(turn, label, "small_talk", notice + H.MILD_FRUSTRATION)
         state.last_intent, state.last_slots = label, slots
         if label in NEEDS_SIGN_IN and turn.customer_id is None:
             return self._reply(turn, label, "refuse", notice + T.SIGN_IN)

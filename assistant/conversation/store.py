@@ -41,6 +41,8 @@ class DialogueState(BaseModel):
     pending_slot: PendingSlot | None = None
     pending_action: PendingAction | None = None
     pending_readback: str | None = None  # a spoken request read back to the customer, awaiting "对"
+    unanswered_run: int = 0  # turns in a row the assistant could not answer (two hand over to a person)
+    refusal_run: int = 0  # turns in a row the input guard refused
 
 
 class ConversationNotFound(Exception):
@@ -66,12 +68,15 @@ class ConversationStore:
             return conv
 
     def save_turn(self, conversation_id: str, state: DialogueState, messages: list[dict], now: datetime,
-                  audit: tuple[AuditLog, list[AuditEvent]] | None = None) -> None:
-        """The new state, the turn's messages and its audit records in one transaction: all or nothing."""
+                  audit: tuple[AuditLog, list[AuditEvent]] | None = None, reopen: bool = False) -> None:
+        """The new state, the turn's messages and its audit records in one transaction: all or nothing.
+        `reopen`: a resolved conversation the customer writes in again is the assistant's once more."""
         with self.db.session() as s:
             conv = s.get(Conversation, conversation_id)
             if conv is None:
                 raise ConversationNotFound(conversation_id)
+            if reopen and conv.status == "resolved":
+                conv.status = "bot"
             conv.state = state.model_dump(mode="json")
             conv.updated_at = now
             for m in messages:

@@ -2,11 +2,14 @@
 
 from assistant.storage.db import Database
 from assistant.storage.models import (
+    Agent,
+    AgentNote,
     AuditHead,
     AuditRecord,
     Base,
     Conversation,
     ConversationMessage,
+    HandoffTicket,
     KbDocument,
     MessageRating,
     WeChatBinding,
@@ -15,5 +18,5 @@ from assistant.storage.models import (
     WeChatSession,
 )
 
-__all__ = ["AuditHead", "AuditRecord", "Base", "Conversation", "ConversationMessage", "Database", "KbDocument", "MessageRating",
-           "WeChatBinding", "WeChatInbound", "WeChatOutbox", "WeChatSession"]
+__all__ = ["Agent", "AgentNote", "AuditHead", "AuditRecord", "Base", "Conversation", "ConversationMessage", "Database",
+           "HandoffTicket", "KbDocument", "MessageRating", "WeChatBinding", "WeChatInbound", "WeChatOutbox", "WeChatSession"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Float, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, Boolean, Float, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from assistant.storage.types import AwareDateTime
@@ -40,6 +40,7 @@ class Conversation(Base):
     customer_id: Mapped[str | None] = mapped_column(String(32), nullable=True, index=True)
     channel: Mapped[str] = mapped_column(String(16), default="app")
     status: Mapped[str] = mapped_column(String(16), default="bot")  # bot | queued | assigned | resolved
+    agent_id: Mapped[int | None] = mapped_column(Integer, nullable=True)  # the owner while assigned (migration 0005)
     state: Mapped[dict] = mapped_column(JSON, default=dict)  # last intent/slots, pending slot, pending action
     created_at: Mapped[datetime] = mapped_column(AwareDateTime())
     updated_at: Mapped[datetime] = mapped_column(AwareDateTime())
@@ -161,3 +162,58 @@ class WeChatOutbox(Base):
     last_error: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(AwareDateTime())
     sent_at: Mapped[datetime | None] = mapped_column(AwareDateTime(), nullable=True)
+
+
+class Agent(Base):
+    """A member of staff who signs in to the console: agent, supervisor or compliance."""
+
+    __tablename__ = "agents"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(64))
+    role: Mapped[str] = mapped_column(String(16))  # agent | supervisor | compliance
+    password_hash: Mapped[str] = mapped_column(String(256))  # argon2id
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(AwareDateTime(), nullable=True)
+    last_seen_at: Mapped[datetime | None] = mapped_column(AwareDateTime(), nullable=True)  # console heartbeat
+    created_at: Mapped[datetime] = mapped_column(AwareDateTime())
+
+
+class HandoffTicket(Base):
+    """One escalation of a conversation to a person: live (queued → assigned → resolved or handed
+    back) or a call-back taken outside service hours or with no agent online."""
+
+    __tablename__ = "handoff_tickets"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    conversation_id: Mapped[str] = mapped_column(ForeignKey("conversations.id"), index=True)
+    customer_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    kind: Mapped[str] = mapped_column(String(16))  # live | callback
+    status: Mapped[str] = mapped_column(String(16), index=True)  # queued | assigned | resolved | returned | callback
+    priority: Mapped[str] = mapped_column(String(8))  # normal | high | urgent
+    reason: Mapped[str] = mapped_column(String(32))
+    intents: Mapped[list] = mapped_column(JSON, default=list)
+    profile: Mapped[dict] = mapped_column(JSON, default=dict)  # masked
+    summary: Mapped[str] = mapped_column(Text, default="")
+    summary_mode: Mapped[str] = mapped_column(String(16), default="extractive")  # extractive | llm
+    agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(AwareDateTime(), index=True)
+    assigned_at: Mapped[datetime | None] = mapped_column(AwareDateTime(), nullable=True)
+    closed_at: Mapped[datetime | None] = mapped_column(AwareDateTime(), nullable=True)
+    csat_score: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    csat_comment: Mapped[str] = mapped_column(Text, default="")  # masked
+    csat_at: Mapped[datetime | None] = mapped_column(AwareDateTime(), nullable=True)
+
+
+class AgentNote(Base):
+    """An agent's internal note on a ticket: never shown to the customer."""
+
+    __tablename__ = "agent_notes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("handoff_tickets.id"), index=True)
+    agent_id: Mapped[int] = mapped_column(ForeignKey("agents.id"))
+    text: Mapped[str] = mapped_column(Text)  # masked
+    created_at: Mapped[datetime] = mapped_column(AwareDateTime())

@@ -18,7 +18,7 @@ def test_migrations_create_the_schema_and_are_idempotent(database: Database) -> 
     assert {"kb_documents", "conversations", "conversation_messages", "sim_orders", "audit_log", "audit_head", "wechat_bindings", "wechat_outbox",
             "alembic_version"} <= tables
     with database.engine.connect() as connection:
-        assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0005_wechat"
+        assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0006"
 
 
 def test_registry_round_trip_keeps_chinese_text_and_aware_times(database: Database) -> None:

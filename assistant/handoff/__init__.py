@@ -1,0 +1,30 @@
+"""Human handoff: escalation triggers, tickets and the queue, summaries, agents and their workflow."""
+
+from assistant.handoff import texts
+from assistant.handoff.agents import ROLES, AgentDirectory, AgentError, AgentInfo
+from assistant.handoff.profile import brokerage_profile
+from assistant.handoff.service import (
+    HARD_RULES,
+    QUEUE_CHANNEL,
+    HandoffError,
+    HandoffService,
+    SendResult,
+    TicketInfo,
+    message_out,
+)
+from assistant.handoff.summary import extractive_summary, reason_name
+from assistant.handoff.triggers import (
+    TurnSignals,
+    evaluate,
+    informational,
+    mild_frustration,
+    needs_adviser,
+    negativity,
+    unanswered,
+)
+
+__all__ = [
+    "texts",    "HARD_RULES", "QUEUE_CHANNEL", "ROLES", "AgentDirectory", "AgentError", "AgentInfo", "HandoffError", "HandoffService",
+    "SendResult", "TicketInfo", "TurnSignals", "brokerage_profile", "evaluate", "extractive_summary", "message_out",
+    "informational", "mild_frustration", "needs_adviser", "negativity", "reason_name", "unanswered",
+]

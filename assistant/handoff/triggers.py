@@ -1,0 +1,163 @@
+"""When the assistant should hand a conversation to a person.
+
+Some triggers are decided where they happen (the policy for a request for a person or a
+complaint, the input guard for a fraud victim); the rest are read here from the turn: the
+customer's words (strong negative sentiment, a request only a licensed adviser may answer), the
+reply (a guard blocked what the assistant would have said) and the run of turns before it (two
+in a row the assistant could not answer, requests the guard keeps refusing).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from assistant.domain import Handoff, Reply
+
+# --- strong negative sentiment: a small lexicon, weighted, plus intensity cues ---------------------
+# Words of anger or distress aimed at the service (not at the market: "跌惨了" is a fact, not anger).
+_ANGER = {
+    3: ("垃圾", "骗子", "坑人", "坑爹", "黑心", "无耻", "欺诈", "忍无可忍", "受够了", "气死", "滚", "他妈", "妈的", "tmd",
+        "fuck", "狗屁", "去死", "废物", "恶心", "混蛋", "王八", "什么破", "烂透", "太烂", "要疯了", "崩溃了", "欺负人",
+        "耍我", "当猴耍", "糊弄", "骗人", "蠢死", "蠢货", "听不懂人话", "脑子有病", "智障", "活不下去", "不想活",
+        "怎么活下去", "活着没意思", "想死"),
+    2: ("愤怒", "太差", "极差", "差劲", "失望透", "非常失望", "很失望", "太失望", "气愤", "生气", "火大", "恼火", "无语",
+        "离谱", "过分", "不像话", "敷衍", "踢皮球", "没用", "不负责", "忽悠", "烦死", "绝望", "销户", "换券商", "再也不"),
+}
+_AIMED = re.compile(r"你们|你|客服|机器人|公司|券商|明川|系统|app|APP|服务|态度")
+_INTENSE = re.compile(r"[!！]{2,}|[?？]{3,}|到底|究竟|凭什么|几遍|多少次|第[二三四五六七八九十\d]+次|一直|还是不|根本")
+_MARKET_ONLY = re.compile(r"^(今天|最近|这几天)?.{0,8}(跌|亏|套)(得|了)?.{0,4}(惨|狠|多)")
+
+
+def negativity(text: str) -> int:
+    """A score for how angry or distressed the customer sounds at us; 3 or more is strong."""
+    low = text.lower()
+    score = 0
+    for weight, words in _ANGER.items():
+        score += weight * sum(1 for w in words if w in low)
+    if score and _AIMED.search(text):
+        score += 1
+    if _INTENSE.search(text):
+        score += 1
+    if _MARKET_ONLY.search(text) and score < 3:
+        return 0
+    return score
+
+
+STRONG_NEGATIVE = 3
+_CUSTOMER_REQUEST = re.compile(r"找(你们的)?(工作人员|真人|人工|客服人员|专人)|(真人|人工)(来|帮我|处理)")
+_FORMAL_THREAT = re.compile(r"(打|找|去)(12386|证监会|监管)|投诉(你们|到)")
+_FORMAL_COMPLAINT = re.compile(r"投诉|举报|申诉|12386|证监会|监管|维权")
+
+# --- requests that need a licensed investment adviser ------------------------------------------------
+# Personal portfolio advice and planning: the assistant may not give it, a licensed person may.
+_ADVISER = re.compile(
+    r"投资顾问|投顾(老师|人员|服务)?|理财顾问|理财经理|持牌(人员|顾问)|专业(人士|人员|的人).{0,6}(建议|指导|分析|规划)"
+    r"|资产配置|配置(一下)?(我的)?(资产|仓位|组合)|(帮我|给我|替我)(做|制定|规划|配置|设计).{0,8}(方案|规划|组合|计划|配置)"
+    r"|(理财|投资|养老|财务|退休)(规划|方案)|诊断.{0,4}(持仓|组合|账户)|(持仓|组合|账户)诊断|调仓(建议|方案)"
+    r"|一对一.{0,6}(咨询|服务|指导)|(想|要|找).{0,6}(专业|持牌).{0,6}(人|顾问|老师)"
+)
+
+
+def needs_adviser(text: str) -> bool:
+    return bool(_ADVISER.search(text) or _PERSONAL_CRISIS.search(text)) and not informational(text)
+
+
+# A personal situation only a qualified person should decide on (an estate, a margin call).
+_PERSONAL_CRISIS = re.compile(r"(帮我|替我|给我)拿主意|(遗产|继承|去世).{0,40}(分|过户|税)|追加担保物.{0,40}(怎么办|先卖|拿主意)")
+
+# --- a question about the service, not a request for it ---------------------------------------------
+_ASKS = re.compile(r"(吗|么|呢|没有)[？?。]?$|[？?]$")
+_ABOUT = re.compile(r"哪些|哪里|多久|几点|什么时候|怎么回事|是什么|收费|能信|会不会|是否|可以.{0,16}吗|有没有|一般|怎么(投诉|反映)")
+_STRONG_ABOUT = re.compile(r"哪些|哪里|多久|几点|什么时候|怎么回事|能信吗|是否|可以.{0,16}吗")
+_ACTING = re.compile(r"我要|我想(找|转|投诉)|帮我|给我(转|查|办|处理|看)|转人工|找人工|马上|立刻|还没(办|到|处理|成交|好|通过|回)|一直|没人管|不处理|拖|骗了|被骗|取不出")
+
+
+def informational(text: str) -> bool:
+    """"投诉渠道有哪些？" asks how things work (the knowledge base answers); "我要投诉" asks for a person."""
+    asks = _ASKS.search(text.strip()) or _STRONG_ABOUT.search(text)
+    return bool(asks and _ABOUT.search(text) and not _ACTING.search(text))
+
+
+# --- what a compliance reviewer must see --------------------------------------------------------------
+# A customer reporting our own staff for promises, fees or using their password.
+_STAFF = re.compile(r"投顾|客户经理|经理|营业部|你们.{0,4}(员工|工作人员|老师)|理财师")
+_MISCONDUCT = re.compile(r"稳赚|保证|兜底|保本|内幕|服务费|密码|在我账户|帮我操作|代客|私下")
+# Trading or reading someone else's account for them.
+_OTHERS_ACCOUNT = re.compile(r"(爸|妈|老婆|老公|媳妇|丈夫|妻子|朋友|亲戚|同事|别人|他|她)(的)?(账户|账号)|帮(她|他)(卖|买|下单)")
+_OTHERS_ACT = re.compile(r"下(一)?单|买|卖|交易|操作|查|持仓")
+# A victim of an outside scam (not a would-be one who hung up).
+_SCAMMED = re.compile(r"取不出|提不出|不回(我)?消息|联系不上|拉黑|跑路|被骗")
+_LOSS = re.compile(r"投了|转了|充了|汇了|打了|交了")
+
+
+def mild_frustration(text: str) -> bool:
+    """A sigh about the market ("又跌了，真烦"), not a grievance against us: no complaint, no target."""
+    return not _FORMAL_COMPLAINT.search(text) and not _AIMED.search(text) and negativity(text) < STRONG_NEGATIVE
+
+
+def staff_misconduct(text: str) -> bool:
+    return bool(_STAFF.search(text) and _MISCONDUCT.search(text))
+
+
+def others_account(text: str) -> bool:
+    return bool(_OTHERS_ACCOUNT.search(text) and _OTHERS_ACT.search(text)) and not informational(text)
+
+
+def scammed(text: str) -> bool:
+    return bool(_SCAMMED.search(text) and _LOSS.search(text))
+
+
+# --- the run of turns -------------------------------------------------------------------------------
+# Serious prohibited requests a compliance reviewer must see, not only refuse.
+REVIEW_RULES = {"aml_evasion", "market_manipulation", "inside_information"}
+
+
+def unanswered(reply: Reply) -> bool:
+    """The assistant did not answer: it asked the customer to rephrase, or the knowledge base had nothing."""
+    if reply.action == "clarify" or (reply.intent == "out_of_scope" and reply.action == "small_talk"):
+        return True
+    return reply.action == "answer_from_kb" and not reply.citations and reply.intent in ("kb_question", "fees", "out_of_scope",
+                                                                                         "open_permission", "risk_assessment")
+
+
+@dataclass
+class TurnSignals:
+    """What the trigger saw, kept in the dialogue state between turns."""
+
+    unanswered_run: int
+    refusal_run: int
+
+
+def evaluate(text: str, reply: Reply, signals: TurnSignals, *, blocked: bool) -> tuple[Handoff | None, TurnSignals]:
+    """The handoff this turn calls for (if the reply does not already carry one), and the new run counts.
+
+    `text` is the customer's masked message; `blocked` says the output guard stopped the reply."""
+    refused = reply.action == "refuse" and any(f in REVIEW_RULES | {"prompt_injection", "other_customer_data"}
+                                               for f in reply.flags)
+    runs = TurnSignals(
+        unanswered_run=signals.unanswered_run + 1 if unanswered(reply) else 0,
+        refusal_run=signals.refusal_run + 1 if refused else 0,
+    )
+    if staff_misconduct(text) or others_account(text):
+        return Handoff(reason="guard_review", priority="high"), TurnSignals(0, 0)
+    if scammed(text):
+        return Handoff(reason="fraud_victim", priority="urgent"), TurnSignals(0, 0)
+    if _CUSTOMER_REQUEST.search(text) and not informational(text) and reply.handoff is None:
+        return Handoff(reason="customer_request"), TurnSignals(0, 0)
+    if _FORMAL_THREAT.search(text) and reply.handoff is None:
+        return Handoff(reason="complaint", priority="high"), TurnSignals(0, 0)
+    if reply.handoff is not None:
+        if reply.handoff.reason == "complaint" and not _FORMAL_COMPLAINT.search(text) and negativity(text) >= STRONG_NEGATIVE:
+            # Anger without asking to complain is the sentiment trigger, whatever the classifier called it.
+            return Handoff(reason="negative_sentiment", priority="high"), TurnSignals(0, 0)
+        return reply.handoff, TurnSignals(0, 0)
+    if negativity(text) >= STRONG_NEGATIVE:
+        return Handoff(reason="negative_sentiment", priority="high"), TurnSignals(0, 0)
+    if needs_adviser(text):
+        return Handoff(reason="licensed_advice"), TurnSignals(0, 0)
+    if blocked or (any(f in REVIEW_RULES for f in reply.flags) and not informational(text)) or runs.refusal_run >= 2:
+        return Handoff(reason="guard_review", priority="high"), TurnSignals(0, 0)
+    if runs.unanswered_run >= 2:
+        return Handoff(reason="unanswered"), TurnSignals(0, 0)
+    return None, runs

@@ -1,0 +1,199 @@
+"""Escalation from the engine: triggers, tickets with masked content, the queue and call-backs,
+the assistant's silence while an agent owns the conversation."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from assistant.handoff import AgentInfo, HandoffError, needs_adviser, negativity, texts
+from assistant.storage import ConversationMessage, HandoffTicket
+from tests.conftest import Chat
+
+PASSWORD = "correct-horse-battery"
+
+
+@pytest.fixture
+def desk(engine):
+    """Two agents with their consoles open (online)."""
+    agents = engine.handoff.agents
+    now = engine.brokerage.now()
+    a = agents.add("wangmin", "王敏", "agent", PASSWORD, now)
+    b = agents.add("lijun", "李军", "agent", PASSWORD, now)
+    agents.heartbeat(a.id, now)
+    agents.heartbeat(b.id, now)
+    return a, b
+
+
+def _tickets(engine) -> list[HandoffTicket]:
+    with engine.store.db.session() as s:
+        return list(s.scalars(select(HandoffTicket).order_by(HandoffTicket.id)).all())
+
+
+def _messages(engine, cid) -> list[ConversationMessage]:
+    return engine.store.messages(cid, limit=200)
+
+
+def test_sentiment_and_adviser_rules_read_the_customer_not_the_market() -> None:
+    assert negativity("你们这什么破系统，垃圾！！") >= 3
+    assert negativity("问了三遍了到底能不能解决？？？你们客服太敷衍了") >= 3
+    assert negativity("今天跌得好惨") < 3
+    assert negativity("谢谢，挺好的") == 0
+    assert needs_adviser("我想找个投资顾问帮我做一下资产配置")
+    assert not needs_adviser("科创板开通条件是什么")
+
+
+def test_a_request_for_a_person_queues_a_ticket_with_position_and_wait(engine, desk) -> None:
+    chat = Chat(engine, "100001")
+    chat.say("我的持仓")
+    reply = chat.say("我要转人工")
+    assert reply.handoff is not None and reply.handoff.reason == "customer_request"
+    assert "您是下一位" in reply.text and "预计等待约" in reply.text
+    assert engine.store.get(chat.id).status == "queued"
+    [ticket] = _tickets(engine)
+    assert (ticket.kind, ticket.status, ticket.reason) == ("live", "queued", "customer_request")
+    assert "positions" in ticket.intents and "human_agent" in ticket.intents
+    assert ticket.profile["risk_level"] and "*" in ticket.profile["name"]
+    assert "客户诉求" in ticket.summary and ticket.summary_mode == "extractive"
+    # Asking again does not open a second ticket; the customer is told where they stand.
+    again = chat.say("人工")
+    assert len(_tickets(engine)) == 1 and "队列中" in again.text
+
+
+def test_outside_service_hours_a_call_back_is_taken(engine, desk, clock) -> None:
+    clock.advance(seconds=int(timedelta(hours=12).total_seconds()))  # 22:30 Beijing time
+    chat = Chat(engine, "100001")
+    reply = chat.say("转人工")
+    assert reply.handoff is not None
+    assert "不在人工客服服务时间" in reply.text and "回电" in reply.text and "请稍候" not in reply.text
+    [ticket] = _tickets(engine)
+    assert (ticket.kind, ticket.status) == ("callback", "callback")
+    assert engine.store.get(chat.id).status == "bot"
+
+
+def test_with_no_agent_online_a_call_back_is_taken(engine) -> None:
+    reply = Chat(engine, "100001").say("我要投诉，你们的客服态度太差了")
+    assert reply.handoff is not None and "暂时没有空闲的人工客服" in reply.text
+    assert _tickets(engine)[0].kind == "callback"
+
+
+def test_two_turns_the_assistant_could_not_answer_hand_over(engine, desk) -> None:
+    chat = Chat(engine, None)
+    first = chat.say("阿斯顿发生的发")
+    assert first.handoff is None and first.action == "clarify"
+    second = chat.say("qwerty 咕噜咕噜")
+    assert second.handoff is not None and second.handoff.reason == "unanswered"
+    assert second.text.startswith(texts.HANDOFF_LEADS["unanswered"])
+
+
+def test_one_unclear_turn_then_an_answer_does_not_hand_over(engine, desk) -> None:
+    chat = Chat(engine, "100001")
+    assert chat.say("阿斯顿发生的发").handoff is None
+    assert chat.say("我的持仓").handoff is None
+    assert chat.say("咕噜咕噜 qwerty").handoff is None
+
+
+def test_strong_anger_and_adviser_requests_hand_over(engine, desk) -> None:
+    angry = Chat(engine, "100001").say("你们这什么破系统，垃圾！！")
+    assert angry.handoff is not None and angry.handoff.reason == "negative_sentiment" and angry.handoff.priority == "high"
+    adviser = Chat(engine, "100002").say("我想找个投资顾问帮我做一下资产配置")
+    assert adviser.handoff is not None and adviser.handoff.reason == "licensed_advice"
+    # Urgent and high come before normal in the queue.
+    fraud = Chat(engine, "100003").say("有个自称客服的人让我把钱转到安全账户，我已经转了五万")
+    assert fraud.handoff is not None and fraud.handoff.priority == "urgent"
+    queue = engine.handoff.queue()["queued"]
+    assert [t["priority"] for t in queue] == ["urgent", "high", "normal"]
+    assert queue[0]["queue_position"] == 1
+
+
+def test_the_ticket_never_holds_personal_data_in_clear(engine, desk) -> None:
+    chat = Chat(engine, "100001")
+    chat.say("我的手机号是13812345678，身份证11010519491231002X，帮我转人工")
+    [ticket] = _tickets(engine)
+    view = engine.handoff.ticket_view(ticket.id, AgentInfo(desk[0].id, "wangmin", "王敏", "agent"))
+    dump = str(view)
+    assert "13812345678" not in dump and "11010519491231002X" not in dump
+    assert "138" in dump  # masked, not dropped: the agent sees that a number was given
+
+
+def test_while_an_agent_owns_the_conversation_the_assistant_is_silent(engine, desk) -> None:
+    a, _ = desk
+    chat = Chat(engine, "100001")
+    chat.say("转人工")
+    ticket = _tickets(engine)[0]
+    engine.handoff.claim(ticket.id, a)
+    before = len(_messages(engine, chat.id))
+    reply = chat.say("茅台多少钱")
+    assert reply.text == "" and reply.action == "agent"
+    new = _messages(engine, chat.id)[before:]
+    assert [m.role for m in new] == ["customer"] and new[0].text == "茅台多少钱"
+    # The guard still speaks: a typed password is masked and warned about, never stored in clear.
+    reply = chat.say("我的交易密码是 123456")
+    assert reply.text and "123456" not in reply.text
+    assert all("123456" not in m.text for m in _messages(engine, chat.id))
+    # The agent's reply reaches the conversation; hand back gives it to the assistant again.
+    engine.handoff.reply(ticket.id, a, "您好，我是王敏，茅台的行情我帮您看一下。")
+    engine.handoff.hand_back(ticket.id, a)
+    assert engine.store.get(chat.id).status == "bot"
+    assert "贵州茅台" in chat.say("茅台多少钱").text
+
+
+def test_two_agents_cannot_claim_the_same_ticket(engine, desk) -> None:
+    a, b = desk
+    Chat(engine, "100001").say("转人工")
+    ticket = _tickets(engine)[0]
+    engine.handoff.claim(ticket.id, a)
+    with pytest.raises(HandoffError) as err:
+        engine.handoff.claim(ticket.id, b)
+    assert err.value.status == 409 and err.value.code == "already_claimed"
+
+
+def test_a_violating_agent_reply_is_blocked_and_a_fixed_one_is_sent(engine, desk) -> None:
+    a, _ = desk
+    chat = Chat(engine, "100001")
+    chat.say("转人工")
+    ticket = _tickets(engine)[0]
+    engine.handoff.claim(ticket.id, a)
+    before = len(_messages(engine, chat.id))
+    with pytest.raises(HandoffError) as err:
+        engine.handoff.reply(ticket.id, a, "这只基金保本保收益，年化稳赚8%，放心买。", model=engine.guards.output)
+    assert err.value.status == 422 and {v.rule for v in err.value.violations} >= {"guaranteed_return"}
+    assert len(_messages(engine, chat.id)) == before  # nothing was sent
+    engine.handoff.reply(ticket.id, a, "基金有风险，不保证收益，具体请以产品说明书为准。", model=engine.guards.output)
+    assert _messages(engine, chat.id)[-1].role == "agent"
+
+
+def test_transfer_resolve_and_one_satisfaction_rating(engine, desk) -> None:
+    a, b = desk
+    chat = Chat(engine, "100001")
+    chat.say("转人工")
+    ticket = _tickets(engine)[0]
+    with pytest.raises(HandoffError):
+        engine.handoff.satisfaction(chat.id, 5, "")  # not before resolution
+    engine.handoff.claim(ticket.id, a)
+    engine.handoff.transfer(ticket.id, a, b)
+    with pytest.raises(HandoffError):
+        engine.handoff.reply(ticket.id, a, "还是我")  # no longer a's
+    engine.handoff.note(ticket.id, b, "客户手机 13812345678，已核实身份")
+    engine.handoff.resolve(ticket.id, b)
+    assert engine.store.get(chat.id).status == "resolved"
+    texts_seen = [m.text for m in _messages(engine, chat.id)]
+    assert any("李军" in t for t in texts_seen) and any("打分" in t for t in texts_seen)
+    assert not any("已核实身份" in t for t in texts_seen)  # notes are internal
+    assert engine.handoff.satisfaction(chat.id, 4, "挺快的")["score"] == 4
+    with pytest.raises(HandoffError) as err:
+        engine.handoff.satisfaction(chat.id, 5, "")
+    assert err.value.code == "already_rated"
+    stats = engine.handoff.stats()
+    assert stats["satisfaction_average"] == 4.0 and stats["escalated"] == 1 and stats["queue_length"] == 0
+
+
+def test_every_handoff_text_passes_the_output_guard(guard_models) -> None:
+    from assistant.compliance import check_output
+
+    fixed = [*texts.HANDOFF_LEADS.values(), texts.ALREADY_CALLBACK, texts.MILD_FRUSTRATION, texts.queue_text(3, 600),
+             texts.still_queued_text(2, 300), *(texts.CALLBACK.format(why=w) for w in texts.CALLBACK_WHY.values())]
+    for text in fixed:
+        assert check_output(text, guard_models.output) == [], text
