@@ -60,6 +60,7 @@ class MessageOut(BaseModel):
     citations: list[Citation] = []
     pending_confirmation: PendingConfirmation | None = None
     agent_name: str | None = None  # an agent's display name, when the agent's message carries one
+    csat_request: bool = False  # the agent resolved the conversation: the customer may rate the service 1–5
 
     @classmethod
     def of(cls, m) -> MessageOut:
@@ -68,7 +69,8 @@ class MessageOut(BaseModel):
         return cls(id=m.id, role=m.role, text=m.text, intent=m.intent, created_at=m.created_at,
                    citations=payload.get("citations") or [],
                    pending_confirmation=payload.get("pending_confirmation"),
-                   agent_name=name if m.role == "agent" and isinstance(name, str) and name.strip() else None)
+                   agent_name=name if m.role == "agent" and isinstance(name, str) and name.strip() else None,
+                   csat_request=m.role == "system" and payload.get("csat_request") is True)
 
 
 class HistoryOut(BaseModel):

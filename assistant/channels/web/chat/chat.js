@@ -327,6 +327,7 @@
     if (m.citations && m.citations.length) item.append(renderCitations(m.citations));
     if (m.pending_confirmation) showConfirmation(item, m);
     if (isReply) item.append(renderRating(m));
+    if (m.csat_request) item.append(renderSatisfaction());
     insertInOrder(item, m.id);
     item.scrollIntoView({ block: "end" });
   }
@@ -418,6 +419,38 @@
     const thanks = document.createElement("span");
     thanks.setAttribute("aria-live", "polite");
     box.append(...buttons, thanks);
+    return box;
+  }
+
+  // After an agent resolves the conversation: the customer's 1–5 rating of the human service (once).
+  function renderSatisfaction() {
+    const box = document.createElement("div");
+    box.className = "satisfaction";
+    box.setAttribute("role", "group");
+    box.setAttribute("aria-label", "为本次人工服务打分");
+    const buttons = [];
+    const result = document.createElement("span");
+    result.setAttribute("aria-live", "polite");
+    for (let score = 1; score <= 5; score++) {
+      const button = document.createElement("button");
+      button.type = "button";
+      button.dataset.score = String(score);
+      button.textContent = `${score} 分`;
+      button.setAttribute("aria-label", `${score} 分${score === 5 ? "（非常满意）" : score === 1 ? "（非常不满意）" : ""}`);
+      button.addEventListener("click", async () => {
+        buttons.forEach((b) => { b.disabled = true; });
+        try {
+          await api("POST", `/v1/conversations/${encodeURIComponent(state.conversationId)}/satisfaction`, { score });
+          button.setAttribute("aria-pressed", "true");
+          result.textContent = "感谢您的评价！";
+        } catch (e) {
+          result.textContent = e.message;
+          if (e.status !== 409) buttons.forEach((b) => { b.disabled = false; }); // 409: already rated
+        }
+      });
+      buttons.push(button);
+    }
+    box.append(...buttons, result);
     return box;
   }
 
