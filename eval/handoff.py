@@ -41,7 +41,8 @@ def load_cases(path: Path) -> list[dict]:
     return cases
 
 
-def run_case(case: dict, parser: NluParser, kb, settings: Settings, guards, workdir: Path) -> tuple[bool, str | None, int]:
+def run_case(case: dict, parser: NluParser, kb, settings: Settings, guards, workdir: Path,
+             triggers=None) -> tuple[bool, str | None, int]:
     """(escalated, reason, turn number of the first handoff)."""
     from assistant.app import build_engine
 
@@ -50,7 +51,7 @@ def run_case(case: dict, parser: NluParser, kb, settings: Settings, guards, work
     db = Database(f"sqlite:///{db_path}")
     db.migrate()
     clock = ManualClock(NOW)
-    engine = build_engine(settings, db, parser, kb=lambda: kb, clock=clock, guards=guards)
+    engine = build_engine(settings, db, parser, kb=lambda: kb, clock=clock, guards=guards, triggers=triggers)
     customer = SIGNED_IN if case.get("customer", "signed_in") == "signed_in" else None
     try:
         conv = engine.start(customer_id=customer)
@@ -65,17 +66,20 @@ def run_case(case: dict, parser: NluParser, kb, settings: Settings, guards, work
         db_path.unlink(missing_ok=True)
 
 
-def run(parser: NluParser, kb, settings: Settings, console: Console, *, path: Path) -> dict:
+def run(parser: NluParser, kb, settings: Settings, console: Console, *, path: Path, triggers=None) -> dict:
     from assistant.app import build_guard_models
+    from assistant.handoff import build_trigger_model
 
     cases = load_cases(path)
     guards = build_guard_models(settings, parser)
     guards.ensure_trained()
+    triggers = triggers or build_trigger_model(settings.resolved_compliance_model_dir)
+    triggers.ensure_trained()
     tp = fp = fn = tn = reason_ok = 0
     misses: list[str] = []
     with tempfile.TemporaryDirectory() as tmp:
         for case in cases:
-            escalated, reason, turn = run_case(case, parser, kb, settings, guards, Path(tmp))
+            escalated, reason, turn = run_case(case, parser, kb, settings, guards, Path(tmp), triggers)
             expected = case["escalate"]
             if escalated and expected:
                 tp += 1

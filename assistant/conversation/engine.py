@@ -26,6 +26,7 @@ from assistant.compliance import (
     AuditLog,
     GuardModels,
     InputDecision,
+    RuleClassifier,
     check_output,
     inspect_input,
     mask_pii,
@@ -34,7 +35,15 @@ from assistant.compliance import (
 from assistant.conversation import templates as T
 from assistant.conversation.store import ConversationNotFound, ConversationStore, DialogueState, PendingAction, PendingSlot
 from assistant.domain import Handoff, ParseResult, PendingConfirmation, Reply
-from assistant.handoff import HandoffService, TurnSignals, evaluate, informational, mild_frustration, unanswered
+from assistant.handoff import (
+    HandoffService,
+    TurnSignals,
+    evaluate,
+    informational,
+    learned_reason,
+    mild_frustration,
+    unanswered,
+)
 from assistant.handoff import texts as H
 from assistant.nlu import NluParser, SecurityMaster, chinese_to_number
 from assistant.rag import KnowledgeBase
@@ -117,8 +126,10 @@ class ConversationEngine:
     def __init__(self, *, store: ConversationStore, parser: NluParser, brokerage: Brokerage,
                  master: SecurityMaster, kb: Callable[[], KnowledgeBase | None], audit: AuditLog,
                  guards: GuardModels | None = None, min_confidence: float = MIN_CONFIDENCE,
-                 readback_confidence: float = READBACK_CONFIDENCE, handoff: HandoffService | None = None) -> None:
+                 readback_confidence: float = READBACK_CONFIDENCE, handoff: HandoffService | None = None,
+                 triggers: RuleClassifier | None = None) -> None:
         self.store = store
+        self.triggers = triggers  # the learned half of the handoff triggers
         self.handoff = handoff  # tickets and the queue; without it handoffs are only flagged on the reply
         self.audit = audit
         self.guards = guards or GuardModels()
@@ -192,7 +203,7 @@ class ConversationEngine:
         """The triggers read the turn; a handoff opens a ticket (or reports the one open) and tells the
         customer what happens next: their place in the queue and the wait, or a call-back."""
         handoff, runs = evaluate(turn.text, reply, TurnSignals(state.unanswered_run, state.refusal_run),
-                                 blocked=turn.blocked)
+                                 blocked=turn.blocked, learned=learned_reason(self.triggers, turn.text))
         state.unanswered_run, state.refusal_run = runs.unanswered_run, runs.refusal_run
         if handoff is not None and reply.handoff is None:
             lead = H.HANDOFF_LEADS.get(handoff.reason, T.HUMAN_AGENT)

@@ -2,6 +2,7 @@
 
 from assistant.handoff import texts
 from assistant.handoff.agents import ROLES, AgentDirectory, AgentError, AgentInfo
+from assistant.handoff.learned import LEARNED_REASONS, build_trigger_model, learned_reason
 from assistant.handoff.profile import brokerage_profile
 from assistant.handoff.service import (
     HARD_RULES,
@@ -24,7 +25,7 @@ from assistant.handoff.triggers import (
 )
 
 __all__ = [
-    "texts",    "HARD_RULES", "QUEUE_CHANNEL", "ROLES", "AgentDirectory", "AgentError", "AgentInfo", "HandoffError", "HandoffService",
+    "texts", "HARD_RULES", "LEARNED_REASONS", "build_trigger_model", "learned_reason", "QUEUE_CHANNEL", "ROLES", "AgentDirectory", "AgentError", "AgentInfo", "HandoffError", "HandoffService",
     "SendResult", "TicketInfo", "TurnSignals", "brokerage_profile", "evaluate", "extractive_summary", "message_out",
     "informational", "mild_frustration", "needs_adviser", "negativity", "reason_name", "unanswered",
 ]

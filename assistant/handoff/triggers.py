@@ -129,10 +129,16 @@ class TurnSignals:
     refusal_run: int
 
 
-def evaluate(text: str, reply: Reply, signals: TurnSignals, *, blocked: bool) -> tuple[Handoff | None, TurnSignals]:
+_PRIORITY = {"fraud_victim": "urgent", "guard_review": "high", "complaint": "high", "negative_sentiment": "high"}
+
+
+def evaluate(text: str, reply: Reply, signals: TurnSignals, *, blocked: bool,
+             learned: str | None = None) -> tuple[Handoff | None, TurnSignals]:
     """The handoff this turn calls for (if the reply does not already carry one), and the new run counts.
 
-    `text` is the customer's masked message; `blocked` says the output guard stopped the reply."""
+    `text` is the customer's masked message; `blocked` says the output guard stopped the reply;
+    `learned` is the reason the learned check found in the message (learned.py), if any: it
+    counts only where no pattern has decided and the message is not a question about the service."""
     refused = reply.action == "refuse" and any(f in REVIEW_RULES | {"prompt_injection", "other_customer_data"}
                                                for f in reply.flags)
     runs = TurnSignals(
@@ -158,6 +164,8 @@ def evaluate(text: str, reply: Reply, signals: TurnSignals, *, blocked: bool) ->
         return Handoff(reason="licensed_advice"), TurnSignals(0, 0)
     if blocked or (any(f in REVIEW_RULES for f in reply.flags) and not informational(text)) or runs.refusal_run >= 2:
         return Handoff(reason="guard_review", priority="high"), TurnSignals(0, 0)
+    if learned is not None and not informational(text):
+        return Handoff(reason=learned, priority=_PRIORITY.get(learned, "normal")), TurnSignals(0, 0)
     if runs.unanswered_run >= 2:
         return Handoff(reason="unanswered"), TurnSignals(0, 0)
     return None, runs
