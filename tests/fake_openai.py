@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import json
-import socket
-import threading
 import time
 from collections.abc import Callable
 
-import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import StreamingResponse
 
+from tests.local_server import LocalServer
 
-class FakeOpenAI:
+
+class FakeOpenAI(LocalServer):
     """Answers each chat completion with `reply(messages)`; records every request it gets."""
 
     def __init__(self, reply: Callable[[list[dict]], str], delay_s: float = 0.0, chunk_chars: int = 4) -> None:
@@ -46,12 +45,7 @@ class FakeOpenAI:
                 "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
             }
 
-        self._app = app
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            self.port = probe.getsockname()[1]
-        self._server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning"))
-        self._thread = threading.Thread(target=self._server.run, daemon=True)
+        super().__init__(app)
 
     def _chunks(self, body: dict):
         text = self.reply(body["messages"])
@@ -68,13 +62,3 @@ class FakeOpenAI:
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}/v1"
 
-    def __enter__(self) -> "FakeOpenAI":
-        self._thread.start()
-        deadline = time.time() + 10
-        while not self._server.started and time.time() < deadline:
-            time.sleep(0.02)
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._server.should_exit = True
-        self._thread.join(timeout=5)

@@ -5,19 +5,19 @@ escapes, the text limit) and can be told to fail, or to expire its tokens."""
 from __future__ import annotations
 
 import json
-import socket
 import threading
 import time
 
-import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, PlainTextResponse
+
+from tests.local_server import LocalServer
 
 APPID = "wx0123456789abcdef"
 SECRET = "test-app-secret"
 
 
-class FakeWeChat:
+class FakeWeChat(LocalServer):
     def __init__(self, appid: str = APPID, secret: str = SECRET) -> None:
         self.appid, self.secret = appid, secret
         self.lock = threading.Lock()
@@ -84,11 +84,7 @@ class FakeWeChat:
                 return {"errcode": 40029, "errmsg": "invalid code"}
             return {"openid": openid, "session_key": "c2Vzc2lvbi1rZXk="}
 
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            self.port = probe.getsockname()[1]
-        self._server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning"))
-        self._thread = threading.Thread(target=self._server.run, daemon=True)
+        super().__init__(app)
 
     @property
     def base_url(self) -> str:
@@ -117,13 +113,3 @@ class FakeWeChat:
             time.sleep(0.05)
         raise AssertionError(f"expected {count} message(s) to {openid}, got {self.messages_to(openid)}")
 
-    def __enter__(self) -> "FakeWeChat":
-        self._thread.start()
-        deadline = time.time() + 10
-        while not self._server.started and time.time() < deadline:
-            time.sleep(0.02)
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._server.should_exit = True
-        self._thread.join(timeout=5)
