@@ -337,6 +337,7 @@ def test_failed_sends_are_retried_with_backoff_and_a_stale_token_is_refreshed(cl
     fake.fail_next = 2  # two 500s, then the send goes through
     (answer,) = ask(client, openid, "你好", fake=fake)
     assert answer and fake.send_attempts == 3
+    settle(client)  # the row is marked sent after WeChat's answer, a moment after the fake saw the message
     with client.app.state.db.session() as s:
         row = s.scalars(select(WeChatOutbox)).one()
         assert row.status == "sent" and row.attempts == 3 and "500" in row.last_error
