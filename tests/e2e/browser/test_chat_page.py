@@ -154,7 +154,7 @@ def test_queue_position_then_the_agent_joins_and_speaks(page: Page, live_server)
     cid = sign_in(page, "100003")
     say(page, "你好")
     events = live_server.app.state.events
-    events.publish(conversation_channel(cid), {"type": "status", "status": "queued", "queue_position": 2,
+    events.publish(conversation_channel(cid), {"type": "status", "status": "queued", "queue_position": 3,
                                                "estimated_wait_s": 180})
     expect(page.locator("#presence")).to_have_text("正在为您转接人工客服，您前面还有 2 位客户，预计等待约 3 分钟。")
     events.publish(conversation_channel(cid), {"type": "status", "status": "assigned", "agent_name": "李敏"})

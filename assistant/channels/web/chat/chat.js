@@ -501,8 +501,9 @@
     switch (event.status) {
       case "queued": {
         let text = "正在为您转接人工客服";
-        if (Number.isInteger(event.queue_position)) {
-          text += event.queue_position > 0 ? `，您前面还有 ${event.queue_position} 位客户` : "，马上为您接通";
+        if (Number.isInteger(event.queue_position)) { // the place in the queue: 1 is next
+          const ahead = event.queue_position - 1;
+          text += ahead > 0 ? `，您前面还有 ${ahead} 位客户` : "，您是下一位";
         }
         if (Number.isFinite(event.estimated_wait_s) && event.estimated_wait_s > 0) {
           text += `，预计等待约 ${Math.max(1, Math.round(event.estimated_wait_s / 60))} 分钟`;
