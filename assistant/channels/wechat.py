@@ -233,22 +233,28 @@ class WeChatStore:
                 return True
         raise ApiError(409, "conflict", "请求冲突，请重试。")
 
+    @staticmethod
+    def _claim_next(s, table, now: datetime, lease: timedelta, *due):
+        """The oldest pending row of `table` whose sender has no older pending row (one customer's
+        messages in order), leased to this worker: the conditional UPDATE lets one worker only win it."""
+        free = or_(table.lease_until.is_(None), table.lease_until < now)
+        for c in s.scalars(select(table).where(table.status == "pending", free, *due).order_by(table.id).limit(20)).all():
+            if s.scalar(select(func.count()).select_from(table).where(
+                    table.openid == c.openid, table.status == "pending", table.id < c.id)):
+                continue  # an earlier one of the same customer comes first
+            claimed = s.execute(update(table).where(table.id == c.id, table.status == "pending", free)
+                                .values(lease_until=now + lease, attempts=table.attempts + 1)
+                                .execution_options(synchronize_session=False))
+            if claimed.rowcount == 1:
+                return c  # its attributes are as read, before the update
+        return None
+
     def claim_inbound(self, now: datetime) -> Job | None:
         """The next message to answer, the oldest of its sender's: claimed by one worker only."""
         with self.db.session() as s:
-            free = or_(WeChatInbound.lease_until.is_(None), WeChatInbound.lease_until < now)
-            for c in s.scalars(select(WeChatInbound).where(WeChatInbound.status == "pending", free)
-                               .order_by(WeChatInbound.id).limit(20)).all():
-                if s.scalar(select(func.count()).select_from(WeChatInbound).where(
-                        WeChatInbound.openid == c.openid, WeChatInbound.status == "pending", WeChatInbound.id < c.id)):
-                    continue  # an earlier message of the same customer comes first
-                job = Job(c.id, c.openid, c.msg_type, c.content, dict(c.payload or {}), c.attempts + 1, c.received_at)
-                claimed = s.execute(update(WeChatInbound).where(WeChatInbound.id == c.id, WeChatInbound.status == "pending", free)
-                                    .values(lease_until=now + TURN_LEASE, attempts=WeChatInbound.attempts + 1)
-                                    .execution_options(synchronize_session=False))
-                if claimed.rowcount == 1:
-                    return job
-            return None
+            c = self._claim_next(s, WeChatInbound, now, TURN_LEASE)
+            return None if c is None else Job(c.id, c.openid, c.msg_type, c.content, dict(c.payload or {}),
+                                              c.attempts + 1, c.received_at)
 
     def finish_inbound(self, job_id: int, openid: str, conversation_id: str | None, parts: list[str],
                        deadline: datetime, now: datetime) -> None:
@@ -270,20 +276,10 @@ class WeChatStore:
             self._enqueue(s, openid, conversation_id, parts, deadline, now)
 
     def claim_send(self, now: datetime) -> Send | None:
+        """The next part due to go out; the parts of a reply go out in order."""
         with self.db.session() as s:
-            free = or_(WeChatOutbox.lease_until.is_(None), WeChatOutbox.lease_until < now)
-            for c in s.scalars(select(WeChatOutbox).where(WeChatOutbox.status == "pending", WeChatOutbox.next_attempt_at <= now,
-                                                          free).order_by(WeChatOutbox.id).limit(20)).all():
-                if s.scalar(select(func.count()).select_from(WeChatOutbox).where(
-                        WeChatOutbox.openid == c.openid, WeChatOutbox.status == "pending", WeChatOutbox.id < c.id)):
-                    continue  # parts of a reply go out in order
-                send = Send(c.id, c.openid, c.content, c.attempts + 1, c.deadline)
-                claimed = s.execute(update(WeChatOutbox).where(WeChatOutbox.id == c.id, WeChatOutbox.status == "pending", free)
-                                    .values(lease_until=now + SEND_LEASE, attempts=WeChatOutbox.attempts + 1)
-                                    .execution_options(synchronize_session=False))
-                if claimed.rowcount == 1:
-                    return send
-            return None
+            c = self._claim_next(s, WeChatOutbox, now, SEND_LEASE, WeChatOutbox.next_attempt_at <= now)
+            return None if c is None else Send(c.id, c.openid, c.content, c.attempts + 1, c.deadline)
 
     def settle_send(self, send_id: int, *, status: str, now: datetime, error: str = "",
                     retry_at: datetime | None = None) -> None:
