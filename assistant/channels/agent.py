@@ -191,8 +191,7 @@ def suggestions(ticket_id: int, agent: Staff, request: Request):
     kb = request.app.state.kb
     if not question or kb is None or not kb.ready:
         return {"question": question, "answer": None, "passages": []}
-    answer = kb.answer(question)
-    hits = kb.search(question, k=3)
+    answer, hits = kb.answer_with_passages(question)
     return {"question": question,
             "answer": {"text": answer.text, "citations": [c.model_dump(mode="json") for c in answer.citations]}
             if answer.found else None,

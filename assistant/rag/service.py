@@ -51,6 +51,11 @@ class KnowledgeBase:
         return self.retriever.search(normalize_text(query), k=k, doc_type=doc_type, mode=mode)
 
     def answer(self, question: str, doc_type: str | None = None, on_text: Callable[[str], None] | None = None) -> Answer:
+        return self.answer_with_passages(question, doc_type, on_text)[0]
+
+    def answer_with_passages(self, question: str, doc_type: str | None = None,
+                             on_text: Callable[[str], None] | None = None) -> tuple[Answer, list[SearchHit]]:
+        """The answer and the passages retrieved for it (an agent's suggestions show both)."""
         question = normalize_text(question)
         hits = self.retriever.search(question, k=self.composer.max_passages, doc_type=doc_type)
-        return self.composer.compose(question, hits, on_text)
+        return self.composer.compose(question, hits, on_text), hits

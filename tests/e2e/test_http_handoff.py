@@ -244,3 +244,18 @@ def test_a_wechat_conversation_gets_the_agent_words_through_its_delivery(client)
     client.post(f"/v1/agent/tickets/{ticket_id}/resolve", headers=agent)
     texts = [t for c, t in delivered if c == cid]
     assert len(texts) == 3 and "已接入" in texts[0] and texts[1].startswith("您好，我是王敏") and "打分" in texts[2]
+
+
+def test_suggestions_answer_the_customers_last_question_from_the_knowledge_base(client) -> None:
+    agent = sign_in(client, "wangmin")
+    cid = client.post("/v1/conversations", headers=ME).json()["id"]
+    client.post(f"/v1/conversations/{cid}/messages", headers=ME, json={"text": "我要转人工"})
+    ticket_id = client.get("/v1/agent/queue", headers=agent).json()["queued"][0]["id"]
+    assert client.post(f"/v1/agent/tickets/{ticket_id}/claim", headers=agent).status_code == 200
+    missing = client.get(f"/v1/agent/tickets/{ticket_id + 1000}/suggestions", headers=agent)
+    assert missing.status_code == 404 and missing.json()["error"]["message"]  # the API's error shape
+    client.post(f"/v1/conversations/{cid}/messages", headers=ME, json={"text": "卖股票要交印花税吗"})
+    body = client.get(f"/v1/agent/tickets/{ticket_id}/suggestions", headers=agent).json()
+    assert body["question"] == "卖股票要交印花税吗"
+    assert "0.05%" in body["answer"]["text"] and body["answer"]["citations"]
+    assert body["passages"] and all(p["chunk_id"] and p["text"] for p in body["passages"])
