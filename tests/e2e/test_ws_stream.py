@@ -98,19 +98,22 @@ def test_a_message_stored_by_one_worker_reaches_a_socket_on_another(tmp_path, sm
     assert [e["message"]["role"] for e in pushed] == ["customer", "assistant"]
 
 
-def _llm_client(tmp_path, small_kb_dir, server: FakeOpenAI) -> TestClient:
-    settings = app_settings(tmp_path, small_kb_dir, llm_base_url=server.base_url, llm_timeout_s=10)
-    return TestClient(create_app(settings, ingest_in_background=False))
+def _streamed_turn(tmp_path, small_kb_dir, answer: str) -> tuple[list[dict], list[dict]]:
+    """One knowledge question over the socket, the LLM (a local fake) streaming `answer` in pieces
+    of three characters; returns the LLM's requests and the events up to the final reply."""
+    with FakeOpenAI(lambda messages: answer, chunk_chars=3) as server:
+        settings = app_settings(tmp_path, small_kb_dir, llm_base_url=server.base_url, llm_timeout_s=10)
+        with TestClient(create_app(settings, ingest_in_background=False)) as client:
+            cid = client.post("/v1/conversations", headers=ME).json()["id"]
+            with client.websocket_connect(f"/v1/conversations/{cid}/stream", headers=ME) as ws:
+                ws.send_json({"type": "message", "text": "卖股票要交多少印花税"})
+                return server.requests, _until(ws, "reply")
 
 
 def test_an_llm_answer_streams_sentence_by_sentence_before_the_final_reply(tmp_path, small_kb_dir) -> None:
     answer = "卖出股票时，按成交金额的0.05%缴纳印花税[1]。买入股票不收印花税[1]。"
-    with FakeOpenAI(lambda messages: answer, chunk_chars=3) as server, _llm_client(tmp_path, small_kb_dir, server) as client:
-        cid = client.post("/v1/conversations", headers=ME).json()["id"]
-        with client.websocket_connect(f"/v1/conversations/{cid}/stream", headers=ME) as ws:
-            ws.send_json({"type": "message", "text": "卖股票要交多少印花税"})
-            events = _until(ws, "reply")
-    assert server.requests and server.requests[0].get("stream") is True
+    requests, events = _streamed_turn(tmp_path, small_kb_dir, answer)
+    assert requests and requests[0].get("stream") is True
     partials = [e["text"] for e in events if e["type"] == "partial"]
     reply = events[-1]["reply"]
     # Whole sentences only, each draft extending the one before, all before the final reply.
@@ -122,11 +125,7 @@ def test_an_llm_answer_streams_sentence_by_sentence_before_the_final_reply(tmp_p
 
 def test_a_streamed_answer_stops_at_a_violation_and_the_final_reply_is_the_guarded_one(tmp_path, small_kb_dir) -> None:
     answer = "卖出股票时，按成交金额的0.05%缴纳印花税[1]。现在买入贵州茅台稳赚不赔，保证年化收益20%[1]。"
-    with FakeOpenAI(lambda messages: answer, chunk_chars=3) as server, _llm_client(tmp_path, small_kb_dir, server) as client:
-        cid = client.post("/v1/conversations", headers=ME).json()["id"]
-        with client.websocket_connect(f"/v1/conversations/{cid}/stream", headers=ME) as ws:
-            ws.send_json({"type": "message", "text": "卖股票要交多少印花税"})
-            events = _until(ws, "reply")
+    _, events = _streamed_turn(tmp_path, small_kb_dir, answer)
     partials = [e["text"] for e in events if e["type"] == "partial"]
     assert partials == ["卖出股票时，按成交金额的0.05%缴纳印花税[1]。"]  # the promise never reached the screen
     reply = events[-1]["reply"]
