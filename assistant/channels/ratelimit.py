@@ -68,8 +68,8 @@ def check(counter: Counter, key: str, limit: int, now: float | None = None) -> N
         raise ApiError(429, "rate_limited", f"您的操作过于频繁，请 {retry} 秒后再试。", headers={"Retry-After": str(retry)})
 
 
-def client_address(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
+def client_address(connection: HTTPConnection) -> str:
+    return connection.client.host if connection.client else "unknown"
 
 
 def limit_by_ip(request: Request) -> None:
@@ -81,8 +81,7 @@ def limit_by_ip(request: Request) -> None:
 def limit_turn(connection: HTTPConnection, customer: str | None) -> None:
     """One conversation turn, from REST or a WebSocket: counted per address and per signed-in customer."""
     state = connection.app.state
-    address = connection.client.host if connection.client else "unknown"
-    check(state.rate_counter, f"ip:{address}", state.settings.rate_limit_ip_per_minute)
+    check(state.rate_counter, f"ip:{client_address(connection)}", state.settings.rate_limit_ip_per_minute)
     if customer is not None:
         check(state.rate_counter, f"customer:{customer}", state.settings.rate_limit_customer_per_minute)
 
