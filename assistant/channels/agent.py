@@ -22,11 +22,11 @@ from pydantic import BaseModel, Field, StringConstraints
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import HTTPConnection
 
-from assistant.channels.auth import _bearer, customer_of
+from assistant.channels.auth import _bearer, customer_of, verified_principal
 from assistant.channels.errors import ApiError
 from assistant.channels.events import conversation_channel
 from assistant.channels.ratelimit import limit_by_ip
-from assistant.channels.tokens import TokenError, mint, verify
+from assistant.channels.tokens import mint
 from assistant.compliance import Violation
 from assistant.conversation import ConversationNotFound
 from assistant.handoff import QUEUE_CHANNEL, AgentError, AgentInfo, HandoffError, HandoffService, message_out
@@ -44,12 +44,8 @@ def _service(request: HTTPConnection) -> HandoffService:
 
 
 def _agent_from_token(request: HTTPConnection, token: str | None) -> AgentInfo:
-    if token is None:
-        raise ApiError(401, "unauthenticated", "请先登录客服工作台。")
-    try:
-        principal = verify(request.app.state.settings, token)
-    except TokenError:
-        raise ApiError(401, "bad_token", "登录已过期，请重新登录客服工作台。") from None
+    principal = verified_principal(request, token, sign_in="请先登录客服工作台。",
+                                   expired="登录已过期，请重新登录客服工作台。")
     if not principal.subject.startswith("agent:") or not set(principal.roles) & set(STAFF_ROLES):
         raise ApiError(403, "forbidden", "该凭证不能用于客服工作台。")
     try:

@@ -53,17 +53,23 @@ def customer_of(request: HTTPConnection, token: str | None) -> str | None:
     return value
 
 
+def verified_principal(request: HTTPConnection, token: str | None, *, sign_in: str = "请先登录后再访问。",
+                       expired: str = "登录凭证无效或已过期，请重新登录。") -> Principal:
+    """A staff token that must be there and valid (401 otherwise, with the page's own wording);
+    what it may do is the caller's check."""
+    if token is None:
+        raise ApiError(401, "unauthenticated", sign_in)
+    try:
+        return verify(request.app.state.settings, token)
+    except TokenError:
+        raise ApiError(401, "bad_token", expired) from None
+
+
 def require_role(role: str) -> Callable[[Request], Principal]:
     """A dependency: the caller's bearer token must be valid and carry `role`."""
 
     def dependency(request: Request) -> Principal:
-        token = _bearer(request)
-        if token is None:
-            raise ApiError(401, "unauthenticated", "请先登录后再访问。")
-        try:
-            principal = verify(request.app.state.settings, token)
-        except TokenError:
-            raise ApiError(401, "bad_token", "登录凭证无效或已过期，请重新登录。") from None
+        principal = verified_principal(request, _bearer(request))
         if role not in principal.roles:
             raise ApiError(403, "forbidden", "您没有访问该内容的权限。")
         return principal
