@@ -26,9 +26,12 @@ _SECRET = re.compile(
     # Up to a short phrase between: "密码是", "password is", "新密码告诉你，你帮我记一下：".
     r"(?P<gap>(?:[^0-9A-Za-z\n。；！？;!?]|\b(?:is|was|are)\b){0,16}?)"
     # At least one digit, or six characters: "reset" after "password" is a word, not a secret.
-    r"(?P<secret>(?=[A-Za-z!@#$%^&*_.+=~-]*\d|[A-Za-z0-9!@#$%^&*_.+=~-]{6})[A-Za-z0-9!@#$%^&*_.+=~@-]{4,32})(?![A-Za-z0-9])",
+    r"(?P<secret>" + r"\d(?:[ \-]\d){3,11}(?![0-9A-Za-z])|"  # a code typed digit by digit: "7 3 9 2 0 1"
+    r"(?=[A-Za-z!@#$%^&*_.+=~-]*\d|[A-Za-z0-9!@#$%^&*_.+=~-]{6})[A-Za-z0-9!@#$%^&*_.+=~@-]{4,32})(?![A-Za-z0-9])",
     re.IGNORECASE,
 )
+# More candidates after the first: "可能是19880612或者880612，你帮我看看哪个对".
+_ANOTHER_SECRET = re.compile(r"\s*(?:或者|或是|或|还是|要么|、|/|，|,)\s*(?P<secret>[A-Za-z0-9!@#$%^&*_.+=~@-]{4,32})(?![A-Za-z0-9])")
 # Numbers that are ours, not the customer's: order and contract numbers look like card numbers.
 _NOT_PERSONAL = re.compile(r"(委托|订单|合同|流水|申请|业务|工单|客户|资金账|证券账|股东)(编?号|代码)?[：:\s]*$")
 _OTHER_NUMBER = re.compile(r"编号|单号|代码|委托|订单|合同|客户号|账号|证券|股票|拨打|热线|电话|致电|联系|报警")
@@ -106,6 +109,10 @@ def find_pii(text: str) -> list[PiiFinding]:
         if _OTHER_NUMBER.search(m.group("gap")):
             continue  # "密码错误，委托编号 2025…": the number that follows is not the secret
         found.append(PiiFinding("credential", m.start("secret"), m.end("secret")))
+        end = m.end("secret")
+        while (more := _ANOTHER_SECRET.match(norm, end)) and any(c.isdigit() for c in more.group("secret")):
+            found.append(PiiFinding("credential", more.start("secret"), more.end("secret")))
+            end = more.end("secret")
     for m in _DIGIT_RUN.finditer(norm):
         digits = re.sub(r"[ \-]", "", m.group())
         kind = _classify_number(digits, norm[max(0, m.start() - 12):m.start()])

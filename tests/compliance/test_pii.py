@@ -31,6 +31,7 @@ def test_check_digits_are_really_checked() -> None:
     ("验证码：482913", "credential", "482913"),
     ("My password is Tr@de2025! and it fails", "credential", "Tr@de2025!"),
     ("新密码告诉你，你帮我记一下：Lh@2024abc", "credential", "Lh@2024abc"),
+    ("验证码是 7 3 9 2 0 1，为什么提示错误", "credential", "7 3 9 2 0 1"),  # typed digit by digit
 ])
 def test_personal_data_is_masked(text, kind, secret) -> None:
     result = mask_pii(text)
@@ -65,3 +66,9 @@ def test_our_own_numbers_and_questions_are_left_alone(text) -> None:
 def test_a_masked_text_is_not_masked_again() -> None:
     once = mask_pii("手机13812345678，邮箱 a.b@qq.com").text
     assert mask_pii(once).text == once and not find_pii(once)
+
+
+def test_every_candidate_password_is_masked() -> None:
+    result = mask_pii("资金密码忘了，以前设的可能是19880612或者880612，你帮我看看哪个对")
+    assert "19880612" not in result.text and "880612" not in result.text
+    assert [f.kind for f in result.findings] == ["credential", "credential"]
