@@ -33,6 +33,7 @@ import jieba
 import numpy as np
 from scipy import sparse
 from sklearn.feature_extraction.text import TfidfVectorizer
+from pypinyin import lazy_pinyin
 from sklearn.linear_model import LogisticRegression
 
 from assistant.nlu import load_or_train, tfidf_rows
@@ -43,7 +44,7 @@ DATA_DIR = Path(__file__).resolve().parent / "data"
 OUTPUT_RULES = ("guaranteed_return", "zero_risk", "investment_advice", "misleading_promotion")
 INPUT_RULES = ("investment_advice", "guaranteed_return", "inside_information", "market_manipulation", "aml_evasion",
                "other_customer_data", "prompt_injection", "fraud_victim")
-FEATURE_VERSION = "2"
+FEATURE_VERSION = "3"  # 3: every training text also in pinyin
 Example = tuple[str, set[str]]
 # A probability at or above these marks a violation. Chosen on the dev splits (eval/datasets/
 # compliance_*_dev.jsonl), never on the test splits; see `assistant eval compliance`. Customer
@@ -53,6 +54,7 @@ INPUT_THRESHOLD = 0.7
 MIN_UNIT = 5
 _SENTENCE = re.compile(r"[^。！？!?；;\n]+[。！？!?；;\n]*")
 _DIGITS = re.compile(r"\d+(\.\d+)?")
+_HAN = re.compile(r"[\u4e00-\u9fff]")
 
 
 def _words(text: str) -> list[str]:
@@ -61,6 +63,12 @@ def _words(text: str) -> list[str]:
 
 def _surface(text: str) -> str:
     return _DIGITS.sub("#", text.lower())
+
+
+def pinyin_view(text: str) -> str:
+    """"保本保息" as "bao ben bao xi". Customers and copywriters type pinyin to slip past a keyword
+    ("baoben baoxi", "nei mu xiao xi"); each training text is also learned in this form."""
+    return " ".join(lazy_pinyin(text))
 
 
 @dataclass
@@ -151,6 +159,7 @@ class RuleClassifier:
 
     def train(self, data_hash: str = "", examples: list[Example] | None = None) -> _Trained:
         examples = examples if examples is not None else self._examples()
+        examples = examples + [(pinyin_view(t), lab) for t, lab in examples if _HAN.search(t)]
         texts, labels = [t for t, _ in examples], [lab for _, lab in examples]
         surfaces = [_surface(t) for t in texts]
         words = TfidfVectorizer(tokenizer=_words, token_pattern=None, lowercase=False, sublinear_tf=True).fit(surfaces)
