@@ -31,6 +31,8 @@ from assistant.compliance.rules import (
     QUOTE_CLOSE,
     QUOTE_OPEN,
     REQUEST,
+    SCAM_LOSS,
+    SCAM_REFUSED,
     RETURN_FIGURE,
     SENTENCE_END,
     THIRD_PARTY,
@@ -193,6 +195,8 @@ def _input_rules(text: str, customer_id: str | None, model: RuleClassifier | Non
             if name not in hits:
                 hits.append(name)
             break
+    if "fraud_victim" in hits and SCAM_REFUSED.search(squashed) and not SCAM_LOSS.search(squashed):
+        hits.remove("fraud_victim")
     return hits
 
 

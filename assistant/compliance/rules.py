@@ -190,6 +190,11 @@ THIRD_PARTY = re.compile(
     r"先生|女士|这个人|那个人|此人")
 
 # "什么是内幕交易？" asks about the rule; "给我内幕消息" asks us to break it.
+# A scam seen through: the customer hung up, sent nothing, did not believe it ("我没理他", "直接挂了").
+# Without a loss it is a question for the knowledge base, not a victim to rush to a person.
+SCAM_REFUSED = re.compile(r"(没|没有|未|并没)(理|信|给|转|交|点|汇|充|下载|告诉|说|上当|回)|直接挂|挂(了|掉)|拒绝了|识破|拉黑了?(他|对方)")
+SCAM_LOSS = re.compile(r"(已经|刚|刚刚|都)(转|汇|打|充|交|给|付|告诉|说)|(转|汇|充|交|付|打)了.{0,6}(钱|万|元|块|进去|过去)"
+                       r"|被骗|骗了我|取不出|提不出|提现不了|告诉(他|她|对方)了|(给|报)了(他|她|对方)|钱没了|还要我(再)?(交|转|充)")
 EDUCATION = re.compile(
     r"什么是|什么叫|是什么意思|什么意思|怎么(认定|界定|处罚|判断|识别|防范|举报|区分|定义)|如何(认定|界定|识别|防范|避免|举报|区分|判断)|"
     r"(会|将)?(受到|被)(什么|怎样|哪些)?(处罚|判|罚|追究)|(法律|刑事|行政)责任|违法吗|合法吗|犯法吗|有哪些(规定|处罚|案例|特征|套路|表现|类型)|"
