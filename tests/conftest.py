@@ -130,6 +130,16 @@ def guard_models(nlu_parser):
     return guards
 
 
+@pytest.fixture(scope="session")
+def trigger_model():
+    """The learned half of the handoff triggers, trained once (cached under var/compliance)."""
+    from assistant.handoff import build_trigger_model
+
+    model = build_trigger_model(PROJECT_ROOT / "var" / "compliance")
+    model.ensure_trained()
+    return model
+
+
 @pytest.fixture
 def engine(tmp_path, nlu_parser, clock, guard_models):
     """A conversation engine over a fresh, seeded simulator; no knowledge base."""

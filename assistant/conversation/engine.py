@@ -37,11 +37,14 @@ from assistant.conversation.store import ConversationNotFound, ConversationStore
 from assistant.domain import Handoff, ParseResult, PendingConfirmation, Reply
 from assistant.handoff import (
     HandoffService,
+    LearnedView,
     TurnSignals,
+    asks_question,
     evaluate,
     informational,
-    learned_reason,
+    learned_view,
     mild_frustration,
+    not_a_request_for_person,
     unanswered,
 )
 from assistant.handoff import texts as H
@@ -81,6 +84,7 @@ class Turn:
     audit: list[AuditEvent] = field(default_factory=list)
     on_partial: Callable[[str], None] | None = None  # the channel's sink for a reply streamed as it is written
     blocked: bool = False  # the output guard stopped the reply the assistant meant to send
+    learned: LearnedView = field(default_factory=LearnedView)  # the learned handoff check's view of the text
 
     @property
     def customer_id(self) -> str | None:
@@ -168,7 +172,8 @@ class ConversationEngine:
         decision = inspect_input(text, customer_id=conv.customer_id, model=self.guards.input)
         # Only the masked text goes further: to the parser, the state, the store, the audit and any LLM.
         parse = self.parser.parse(decision.text, now.date())
-        turn = Turn(conversation=conv, text=parse.text, parse=parse, now=now, on_partial=on_partial)
+        turn = Turn(conversation=conv, text=parse.text, parse=parse, now=now, on_partial=on_partial,
+                    learned=learned_view(self.triggers, parse.text))
         actor = f"customer:{conv.customer_id}" if conv.customer_id else "visitor"
         turn.record("message_in", actor=actor, text=decision.text, channel=channel or conv.channel)
         turn.record("guard", actor="system", stage="input", handling=decision.handling, rules=decision.rules,
@@ -203,7 +208,7 @@ class ConversationEngine:
         """The triggers read the turn; a handoff opens a ticket (or reports the one open) and tells the
         customer what happens next: their place in the queue and the wait, or a call-back."""
         handoff, runs = evaluate(turn.text, reply, TurnSignals(state.unanswered_run, state.refusal_run),
-                                 blocked=turn.blocked, learned=learned_reason(self.triggers, turn.text))
+                                 blocked=turn.blocked, learned=turn.learned.reason, doubt=turn.learned.doubt)
         state.unanswered_run, state.refusal_run = runs.unanswered_run, runs.refusal_run
         if handoff is not None and reply.handoff is None:
             lead = H.HANDOFF_LEADS.get(handoff.reason, T.HUMAN_AGENT)
@@ -333,7 +338,7 @@ class ConversationEngine:
             if turn.parse.intent.label == "confirm" and not _NEGATION.search(turn.text):
                 parse = self.parser.parse(heard, turn.now.date())
                 return Turn(conversation=turn.conversation, text=parse.text, parse=parse, now=turn.now,
-                            audit=turn.audit), None
+                            audit=turn.audit, learned=learned_view(self.triggers, parse.text)), None
             if turn.parse.intent.label == "deny" and state.pending_action is None:
                 return turn, self._reply(turn, "deny", "clarify", "好的，这句没有办理。请您再说一遍，或直接输入文字。")
             return turn, None  # something else (or a no to a pending order): the policy handles it
@@ -493,6 +498,16 @@ class ConversationEngine:
         elif label == "complaint" and mild_frustration(turn.text):
             state.last_intent, state.last_slots = None, {}
             return self._reply(turn, label, "small_talk", notice + H.MILD_FRUSTRATION)
+        elif (label == "complaint" and turn.learned.doubts("complaint", "negative_sentiment")) or \
+                (label == "human_agent" and (turn.learned.doubts("customer_request")
+                                             or not_a_request_for_person(turn.text))):
+            # The intent model heard 投诉 or 人工, the handoff check hears no such request ("上个月投诉的事已经
+            # 处理好了", "不用转人工，我自己看看"): a question goes to the knowledge base, a remark is noted.
+            if asks_question(turn.text):
+                label = "kb_question"
+            else:
+                state.last_intent, state.last_slots = None, {}
+                return self._reply(turn, label, "small_talk", notice + H.NOTED)
         state.last_intent, state.last_slots = label, slots
         if label in NEEDS_SIGN_IN and turn.customer_id is None:
             return self._reply(turn, label, "refuse", notice + T.SIGN_IN)

@@ -2,7 +2,7 @@
 
 from assistant.handoff import texts
 from assistant.handoff.agents import ROLES, AgentDirectory, AgentError, AgentInfo
-from assistant.handoff.learned import LEARNED_REASONS, build_trigger_model, learned_reason
+from assistant.handoff.learned import LEARNED_REASONS, LearnedView, build_trigger_model, learned_view
 from assistant.handoff.profile import brokerage_profile
 from assistant.handoff.service import (
     HARD_RULES,
@@ -17,15 +17,17 @@ from assistant.handoff.summary import extractive_summary, reason_name
 from assistant.handoff.triggers import (
     TurnSignals,
     evaluate,
+    asks_question,
     informational,
     mild_frustration,
     needs_adviser,
     negativity,
+    not_a_request_for_person,
     unanswered,
 )
 
 __all__ = [
-    "texts", "HARD_RULES", "LEARNED_REASONS", "build_trigger_model", "learned_reason", "QUEUE_CHANNEL", "ROLES", "AgentDirectory", "AgentError", "AgentInfo", "HandoffError", "HandoffService",
+    "texts", "HARD_RULES", "LEARNED_REASONS", "build_trigger_model", "LearnedView", "learned_view", "QUEUE_CHANNEL", "ROLES", "AgentDirectory", "AgentError", "AgentInfo", "HandoffError", "HandoffService",
     "SendResult", "TicketInfo", "TurnSignals", "brokerage_profile", "evaluate", "extractive_summary", "message_out",
-    "informational", "mild_frustration", "needs_adviser", "negativity", "reason_name", "unanswered",
+    "asks_question", "informational", "mild_frustration", "needs_adviser", "negativity", "not_a_request_for_person", "reason_name", "unanswered",
 ]

@@ -46,6 +46,9 @@ def negativity(text: str) -> int:
 
 STRONG_NEGATIVE = 3
 _CUSTOMER_REQUEST = re.compile(r"找(你们的)?(工作人员|真人|人工|客服人员|专人)|(真人|人工)(来|帮我|处理)")
+# "不用转人工，我自己看看" declines a person; "需要人工确认吗" means manual work, not a person to talk to.
+_DECLINES_PERSON = re.compile(r"(不用|不需要|不要|无需|没必要|别)(给我)?(转|找|叫|接)?(人工|真人|客服|工作人员)")
+_MANUAL = re.compile(r"人工(确认|审核|复核|核对|干预|操作|处理的吗|智能)")
 _FORMAL_THREAT = re.compile(r"(打|找|去)(12386|证监会|监管)|投诉(你们|到)")
 _FORMAL_COMPLAINT = re.compile(r"投诉|举报|申诉|12386|证监会|监管|维权")
 
@@ -53,7 +56,8 @@ _FORMAL_COMPLAINT = re.compile(r"投诉|举报|申诉|12386|证监会|监管|维
 # Personal portfolio advice and planning: the assistant may not give it, a licensed person may.
 _ADVISER = re.compile(
     r"投资顾问|投顾(老师|人员|服务)?|理财顾问|理财经理|持牌(人员|顾问)|专业(人士|人员|的人).{0,6}(建议|指导|分析|规划)"
-    r"|资产配置|配置(一下)?(我的)?(资产|仓位|组合)|(帮我|给我|替我)(做|制定|规划|配置|设计).{0,8}(方案|规划|组合|计划|配置)"
+    r"|资产配置|配置(一下)?(我的)?(资产|仓位|组合)"
+    r"|(帮|给|替)(我|我们|我家|我们家|我们老两口)[^，。,.]{0,4}(做|定|制定|出|规划|配置|设计|安排)[^，。,.]{0,8}(方案|规划|组合|计划|配置)"
     r"|(理财|投资|养老|财务|退休)(规划|方案)|诊断.{0,4}(持仓|组合|账户)|(持仓|组合|账户)诊断|调仓(建议|方案)"
     r"|一对一.{0,6}(咨询|服务|指导)|(想|要|找).{0,6}(专业|持牌).{0,6}(人|顾问|老师)"
 )
@@ -64,25 +68,39 @@ def needs_adviser(text: str) -> bool:
 
 
 # A personal situation only a qualified person should decide on (an estate, a margin call).
-_PERSONAL_CRISIS = re.compile(r"(帮我|替我|给我)拿主意|(遗产|继承|去世).{0,40}(分|过户|税)|追加担保物.{0,40}(怎么办|先卖|拿主意)")
+_PERSONAL_CRISIS = re.compile(r"(帮我|替我|给我)拿(个)?主意|(遗产|继承|去世).{0,40}(分|过户|税)|追加担保物.{0,40}(怎么办|先卖|拿主意)"
+                              r"|(强平|平仓线|爆仓|追保|补仓).{0,60}(帮我判断|拿主意|需要有人|找个人)")
 
 # --- a question about the service, not a request for it ---------------------------------------------
 _ASKS = re.compile(r"(吗|么|呢|没有)[？?。]?$|[？?]$")
-_ABOUT = re.compile(r"哪些|哪里|多久|几点|什么时候|怎么回事|是什么|收费|能信|会不会|是否|可以.{0,16}吗|有没有|一般|怎么(投诉|反映)")
-_STRONG_ABOUT = re.compile(r"哪些|哪里|多久|几点|什么时候|怎么回事|能信吗|是否|可以.{0,16}吗")
+# "如果我要投诉的话，打什么电话？" asks how it would go, not for it to happen.
+_HYPOTHETICAL = re.compile(r"如果|假如|假设|万一|要是|若是|倘若")
+_ABOUT = re.compile(r"哪些|哪里|多久|几点|什么时候|怎么回事|是什么|收费|能信|会不会|是否|可以.{0,16}吗|有没有|是不是|一般|怎么(投诉|反映|举报)|区别|有什么不同")
+_STRONG_ABOUT = re.compile(r"哪些|哪里|多久|几点|什么时候|怎么回事|能信吗|是否|可以.{0,16}吗|有什么区别|区别是什么")
 _ACTING = re.compile(r"我要|我想(找|转|投诉)|帮我|给我(转|查|办|处理|看)|转人工|找人工|马上|立刻|还没(办|到|处理|成交|好|通过|回)|一直|没人管|不处理|拖|骗了|被骗|取不出")
+
+
+def asks_question(text: str) -> bool:
+    return bool(_ASKS.search(text.strip()) or "?" in text or "？" in text)
 
 
 def informational(text: str) -> bool:
     """"投诉渠道有哪些？" asks how things work (the knowledge base answers); "我要投诉" asks for a person."""
     asks = _ASKS.search(text.strip()) or _STRONG_ABOUT.search(text)
+    if asks and _HYPOTHETICAL.search(text):
+        return True
     return bool(asks and _ABOUT.search(text) and not _ACTING.search(text))
+
+
+def not_a_request_for_person(text: str) -> bool:
+    """人工 or 客服 said without asking to be put through to someone."""
+    return bool(_DECLINES_PERSON.search(text) or _MANUAL.search(text))
 
 
 # --- what a compliance reviewer must see --------------------------------------------------------------
 # A customer reporting our own staff for promises, fees or using their password.
 _STAFF = re.compile(r"投顾|客户经理|经理|营业部|你们.{0,4}(员工|工作人员|老师)|理财师")
-_MISCONDUCT = re.compile(r"稳赚|保证|兜底|保本|内幕|服务费|密码|在我账户|帮我操作|代客|私下")
+_MISCONDUCT = re.compile(r"稳赚|保证|兜底|保本|内幕|服务费|密码|在我账户|帮我(操作|买卖|下单|做(了|的)?(短线|交易|波段))|代客|私下")
 # Trading or reading someone else's account for them.
 _OTHERS_ACCOUNT = re.compile(r"(爸|妈|老婆|老公|媳妇|丈夫|妻子|朋友|亲戚|同事|别人|他|她)(的)?(账户|账号)|帮(她|他)(卖|买|下单)")
 _OTHERS_ACT = re.compile(r"下(一)?单|买|卖|交易|操作|查|持仓")
@@ -133,36 +151,44 @@ _PRIORITY = {"fraud_victim": "urgent", "guard_review": "high", "complaint": "hig
 
 
 def evaluate(text: str, reply: Reply, signals: TurnSignals, *, blocked: bool,
-             learned: str | None = None) -> tuple[Handoff | None, TurnSignals]:
+             learned: str | None = None, doubt: bool = False) -> tuple[Handoff | None, TurnSignals]:
     """The handoff this turn calls for (if the reply does not already carry one), and the new run counts.
 
     `text` is the customer's masked message; `blocked` says the output guard stopped the reply;
     `learned` is the reason the learned check found in the message (learned.py), if any: it
-    counts only where no pattern has decided and the message is not a question about the service."""
+    counts only where no pattern has decided and the message is not a question about the service.
+    `doubt` says the learned check sees nothing to hand over in the message: then the broad word
+    patterns (a request for a person, a threat to complain, the anger lexicon) do not decide: they
+    fire on "我朋友说要去证监会投诉" and "销户要去营业部吗" too. The narrow ones (staff misconduct,
+    someone else's account, a scam with a loss, a plan only an adviser may make), the reply, the
+    guards and the run of turns still do."""
     refused = reply.action == "refuse" and any(f in REVIEW_RULES | {"prompt_injection", "other_customer_data"}
                                                for f in reply.flags)
     runs = TurnSignals(
         unanswered_run=signals.unanswered_run + 1 if unanswered(reply) else 0,
         refusal_run=signals.refusal_run + 1 if refused else 0,
     )
+    words = not doubt  # the word patterns may decide
     if staff_misconduct(text) or others_account(text):
         return Handoff(reason="guard_review", priority="high"), TurnSignals(0, 0)
     if scammed(text):
         return Handoff(reason="fraud_victim", priority="urgent"), TurnSignals(0, 0)
-    if _CUSTOMER_REQUEST.search(text) and not informational(text) and reply.handoff is None:
+    if words and _CUSTOMER_REQUEST.search(text) and not informational(text) and not not_a_request_for_person(text) \
+            and reply.handoff is None:
         return Handoff(reason="customer_request"), TurnSignals(0, 0)
-    if _FORMAL_THREAT.search(text) and reply.handoff is None:
+    if words and _FORMAL_THREAT.search(text) and reply.handoff is None:
         return Handoff(reason="complaint", priority="high"), TurnSignals(0, 0)
     if reply.handoff is not None:
         if reply.handoff.reason == "complaint" and not _FORMAL_COMPLAINT.search(text) and negativity(text) >= STRONG_NEGATIVE:
             # Anger without asking to complain is the sentiment trigger, whatever the classifier called it.
             return Handoff(reason="negative_sentiment", priority="high"), TurnSignals(0, 0)
         return reply.handoff, TurnSignals(0, 0)
-    if negativity(text) >= STRONG_NEGATIVE:
+    if words and negativity(text) >= STRONG_NEGATIVE:
         return Handoff(reason="negative_sentiment", priority="high"), TurnSignals(0, 0)
     if needs_adviser(text):
         return Handoff(reason="licensed_advice"), TurnSignals(0, 0)
-    if blocked or (any(f in REVIEW_RULES for f in reply.flags) and not informational(text)) or runs.refusal_run >= 2:
+    review = any(f in REVIEW_RULES for f in reply.flags) and not informational(text)
+    if blocked or review or runs.refusal_run >= 2:
         return Handoff(reason="guard_review", priority="high"), TurnSignals(0, 0)
     if learned is not None and not informational(text):
         return Handoff(reason=learned, priority=_PRIORITY.get(learned, "normal")), TurnSignals(0, 0)

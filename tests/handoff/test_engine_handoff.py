@@ -197,3 +197,39 @@ def test_every_handoff_text_passes_the_output_guard(guard_models) -> None:
              texts.still_queued_text(2, 300), *(texts.CALLBACK.format(why=w) for w in texts.CALLBACK_WHY.values())]
     for text in fixed:
         assert check_output(text, guard_models.output) == [], text
+
+
+@pytest.mark.parametrize("text", [
+    "不用转人工，我自己看看说明就行",
+    "条件单触发以后还需要人工确认吗？",
+])
+def test_human_said_without_asking_for_one_does_not_hand_over(engine, desk, text) -> None:
+    chat = Chat(engine, "100001")
+    reply = chat.say(text)
+    assert reply.handoff is None and engine.store.get(chat.id).status == "bot"
+    assert not _tickets(engine)
+
+
+class _SeesNothing:
+    """A trained handoff check that finds no reason to hand over in any message."""
+
+    ready, threshold = True, 0.8
+
+    def probabilities(self, text):
+        import numpy as np
+
+        from assistant.handoff import LEARNED_REASONS
+        return [(0, len(text))], {r: np.array([0.05]) for r in LEARNED_REASONS}
+
+
+def test_a_complaint_the_handoff_check_does_not_hear_is_not_escalated(engine, desk) -> None:
+    chat = Chat(engine, "100001")
+    text = "我要投诉，你们转账三天都没到账"
+    assert engine.parser.parse(text, engine.brokerage.now().date()).intent.label == "complaint"
+    engine.triggers = _SeesNothing()
+    reply = chat.say(text)
+    assert reply.handoff is None and not _tickets(engine)
+    assert reply.text == texts.NOTED  # noted, with the way to a person named
+    engine.triggers = None
+    reply = chat.say(text)  # the same words with no learned check to doubt them
+    assert reply.handoff is not None and reply.handoff.reason == "complaint"
