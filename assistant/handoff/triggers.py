@@ -50,6 +50,7 @@ _CUSTOMER_REQUEST = re.compile(r"找(你们的)?(工作人员|真人|人工|客�
 _DECLINES_PERSON = re.compile(r"(不用|不需要|不要|无需|没必要|别)(给我)?(转|找|叫|接)?(人工|真人|客服|工作人员)")
 _MANUAL = re.compile(r"人工(确认|审核|复核|核对|干预|操作|处理的吗|智能)")
 _FORMAL_THREAT = re.compile(r"(打|找|去)(12386|证监会|监管)|投诉(你们|到)")
+_STATED_COMPLAINT = re.compile(r"我(要|想|必须|一定要|得)(正式)?投诉|(正式|实名)投诉|投诉你们|tousu|file\s*a\s*complaint", re.IGNORECASE)
 _FORMAL_COMPLAINT = re.compile(r"投诉|举报|申诉|12386|证监会|监管|维权")
 
 # --- requests that need a licensed investment adviser ------------------------------------------------
@@ -173,6 +174,10 @@ def evaluate(text: str, reply: Reply, signals: TurnSignals, *, blocked: bool,
         return Handoff(reason="guard_review", priority="high"), TurnSignals(0, 0)
     if scammed(text):
         return Handoff(reason="fraud_victim", priority="urgent"), TurnSignals(0, 0)
+    if _STATED_COMPLAINT.search(text) and not informational(text) and \
+            (reply.handoff is None or reply.handoff.reason == "customer_request"):
+        # "我要投诉你们，转人工": a complaint that asks for a person is filed as the complaint it is.
+        return Handoff(reason="complaint", priority="high"), TurnSignals(0, 0)
     if words and _CUSTOMER_REQUEST.search(text) and not informational(text) and not not_a_request_for_person(text) \
             and reply.handoff is None:
         return Handoff(reason="customer_request"), TurnSignals(0, 0)

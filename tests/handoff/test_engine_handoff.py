@@ -224,7 +224,7 @@ class _SeesNothing:
 
 def test_a_complaint_the_handoff_check_does_not_hear_is_not_escalated(engine, desk) -> None:
     chat = Chat(engine, "100001")
-    text = "我要投诉，你们转账三天都没到账"
+    text = "我对你们的服务很不满意"
     assert engine.parser.parse(text, engine.brokerage.now().date()).intent.label == "complaint"
     engine.triggers = _SeesNothing()
     reply = chat.say(text)
@@ -233,3 +233,11 @@ def test_a_complaint_the_handoff_check_does_not_hear_is_not_escalated(engine, de
     engine.triggers = None
     reply = chat.say(text)  # the same words with no learned check to doubt them
     assert reply.handoff is not None and reply.handoff.reason == "complaint"
+
+
+def test_a_complaint_that_asks_for_a_person_is_filed_as_a_complaint(engine, desk) -> None:
+    chat = Chat(engine, "100001")
+    reply = chat.say("我要投诉你们，转人工")
+    assert reply.handoff is not None and (reply.handoff.reason, reply.handoff.priority) == ("complaint", "high")
+    [ticket] = _tickets(engine)
+    assert ticket.reason == "complaint"
