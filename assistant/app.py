@@ -182,7 +182,7 @@ def create_app(settings: Settings | None = None, *, ingest_in_background: bool =
         # Channels that can send to a conversation on their own (used by the agent console).
         if not hasattr(app.state, "deliveries"):
             app.state.deliveries = {}
-        app.state.wechat = wechat = build_wechat(settings, db, app.state.engine, app.state.events)
+        app.state.wechat = wechat = build_wechat(settings, db, app.state.engine, app.state.events, app.state.rate_counter)
         if wechat is not None:
             await wechat.start()
             app.state.deliveries["wechat"] = wechat.deliver

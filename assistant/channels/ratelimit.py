@@ -60,10 +60,16 @@ def build_counter(redis_url: str | None) -> Counter:
     return RedisCounter(redis_url) if redis_url else InProcessCounter()
 
 
+def over_limit(counter: Counter, key: str, limit: int, now: float | None = None) -> int:
+    """Count one more for `key` in this window: how many over the limit it now is (0 or less: within)."""
+    now = time.time() if now is None else now
+    return counter.hit(key, int(now // WINDOW_S)) - limit
+
+
 def check(counter: Counter, key: str, limit: int, now: float | None = None) -> None:
     now = time.time() if now is None else now
     window = int(now // WINDOW_S)
-    if counter.hit(key, window) > limit:
+    if over_limit(counter, key, limit, now) > 0:
         retry = max(1, int((window + 1) * WINDOW_S - now))
         raise ApiError(429, "rate_limited", f"您的操作过于频繁，请 {retry} 秒后再试。", headers={"Retry-After": str(retry)})
 

@@ -34,7 +34,7 @@ from wechatpy.utils import check_signature
 from assistant.channels.auth import current_customer
 from assistant.channels.errors import ApiError
 from assistant.channels.events import EventBus, conversation_channel
-from assistant.channels.ratelimit import limit_by_ip
+from assistant.channels.ratelimit import Counter, InProcessCounter, limit_by_ip, over_limit
 from assistant.channels.wechat_api import BadLoginCode, InProcessTokenCache, RedisTokenCache, WeChatApi, WeChatApiError
 from assistant.channels.wechat_text import format_reply, split_text
 from assistant.compliance import AuditEvent, AuditLog, mask_pii
@@ -68,6 +68,7 @@ UNSUPPORTED_REPLY = "抱歉，暂不支持这类消息。请用文字描述您�
 TOO_LONG_REPLY = "您的消息超过 {n} 字，请精简后分条发送。"
 INTERRUPTED_REPLY = "抱歉，您刚才的消息在处理时中断了。为避免重复办理，这条消息没有执行，请您再发送一次。"
 BUSY_REPLY = "抱歉，系统繁忙，您的消息暂未处理成功，请稍后再试。"
+RATE_LIMITED_REPLY = "您发送消息过于频繁，这一分钟内的后续消息将不再处理，请稍后再发。"
 
 
 class DeliveryRefused(Exception):
@@ -363,8 +364,11 @@ class WeChatStore:
 
 class WeChatChannel:
     def __init__(self, settings: Settings, db: Database, engine: ConversationEngine, events: EventBus,
-                 api: WeChatApi | None = None) -> None:
+                 api: WeChatApi | None = None, counter: Counter | None = None) -> None:
         self.settings = settings
+        # WeChat's servers send every push from a few addresses: the per-IP limit cannot tell users
+        # apart, so turns are counted per openid (and per bound customer, shared with the app).
+        self.counter = counter or InProcessCounter()
         self.engine = engine
         self.events = events
         self.store = WeChatStore(db)
@@ -474,6 +478,13 @@ class WeChatChannel:
             return None, ""
         if len(text) > self.settings.wechat_max_message_chars:
             return None, TOO_LONG_REPLY.format(n=self.settings.wechat_max_message_chars)
+        limit = self.settings.rate_limit_customer_per_minute
+        mine = over_limit(self.counter, f"wechat:{job.openid}", limit)
+        shared = over_limit(self.counter, f"customer:{customer}", limit) if customer else 0
+        if mine > 0 or shared > 0:
+            log.warning("wechat turn over the rate limit; not run")
+            # Told once a minute; a flood beyond that gets no answer at all (each one would cost a send).
+            return None, RATE_LIMITED_REPLY if mine == 1 or (mine <= 0 and shared > 0) else ""
         try:
             conversation_id = self._conversation(job.openid, customer)
             reply = self.engine.handle(conversation_id, customer, text, channel="wechat")
@@ -531,9 +542,10 @@ class WeChatChannel:
         self.wake()
 
 
-def build_wechat(settings: Settings, db: Database, engine: ConversationEngine, events: EventBus) -> WeChatChannel | None:
+def build_wechat(settings: Settings, db: Database, engine: ConversationEngine, events: EventBus,
+                 counter: Counter | None = None) -> WeChatChannel | None:
     """The channel, or None when WeChat is not configured (the endpoints then answer 503)."""
-    return WeChatChannel(settings, db, engine, events) if settings.wechat_configured else None
+    return WeChatChannel(settings, db, engine, events, counter=counter) if settings.wechat_configured else None
 
 
 # --- HTTP --------------------------------------------------------------------------------------

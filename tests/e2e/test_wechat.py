@@ -18,8 +18,8 @@ from wechatpy.crypto import PrpCrypto, WeChatCrypto
 
 from assistant.app import create_app
 from assistant.channels.tokens import mint
-from assistant.channels.wechat import BIND_HINT, IMAGE_REPLY, DeliveryRefused
-from assistant.storage import Conversation, WeChatInbound, WeChatOutbox
+from assistant.channels.wechat import BIND_HINT, IMAGE_REPLY, RATE_LIMITED_REPLY, DeliveryRefused
+from assistant.storage import Conversation, ConversationMessage, WeChatInbound, WeChatOutbox
 from tests.e2e.test_http_conversations import app_settings
 from tests.fake_wechat import APPID, SECRET, FakeWeChat
 
@@ -393,3 +393,18 @@ def test_other_parts_deliver_within_the_48_hour_window_only(client, fake) -> Non
             break
         time.sleep(0.05)
     assert statuses[-1] == "expired" and len(fake.messages_to(openid)) == 2
+
+
+def test_a_flood_from_one_openid_is_limited_and_told_once(make_client, fake) -> None:
+    client = make_client(rate_limit_customer_per_minute=3)
+    openid, other = new_openid(), new_openid()
+    for i in range(6):
+        assert push(client, message(openid, f"印花税是多少{'？' * (i + 1)}")).text == "success"
+    settle(client)
+    sent = fake.messages_to(openid)
+    assert len(sent) == 4  # three answers, then one notice; the rest were not run and cost no send
+    assert all("0.05%" in m for m in sent[:3]) and sent[3] == RATE_LIMITED_REPLY
+    with client.app.state.db.session() as s:
+        assert s.scalar(select(func.count()).select_from(ConversationMessage)) == 2 * 3
+    (answer,) = ask(client, other, "印花税是多少", fake=fake)  # another user is not held back
+    assert "0.05%" in answer
