@@ -148,7 +148,8 @@ async def stream(websocket: WebSocket, conversation_id: str, after: int = 0, acc
     """Client → {"type": "message", "text"}; server → {"type": "message", "message"}, {"type": "typing"},
     {"type": "partial", "text"} (an LLM-written answer so far, guarded sentence by sentence; to this
     client only), {"type": "reply", "reply"} (the full, final reply to this client's own turn) and
-    {"type": "error", "error"} (a bad frame, or a turn over the rate limit: the stream goes on).
+    {"type": "error", "error"} (a bad frame, or a turn over the rate limit: the stream goes on), and
+    {"type": "status", …} when a person is involved (first, after the replay, where things stand now).
     Connect with ?after=<last message id seen> to receive what was missed first."""
     engine: ConversationEngine = websocket.app.state.engine
     try:
@@ -202,6 +203,10 @@ async def stream(websocket: WebSocket, conversation_id: str, after: int = 0, acc
     receiver = asyncio.create_task(receive())
     try:
         await flush()
+        if engine.handoff is not None:  # waiting for a person, or with one: said at once, not at the next change
+            current = await run_in_threadpool(engine.handoff.current_status, conversation_id)
+            if current is not None:
+                await websocket.send_json(current)
         while True:
             getter = asyncio.create_task(subscription.get())
             done, _ = await asyncio.wait({getter, receiver}, return_when=asyncio.FIRST_COMPLETED)

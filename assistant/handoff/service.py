@@ -114,6 +114,20 @@ class HandoffService:
             position, wait = self._position(s, ticket, now)
             return TicketInfo(ticket.id, ticket.kind, ticket.status, position, wait, existing=True)
 
+    def current_status(self, conversation_id: str) -> dict | None:
+        """Where a conversation with a person stands now, as the status event that announced it (marked
+        `current`): what a page that reconnects or reloads shows at once, not at the next change."""
+        now = self.clock()
+        with self.db.session() as s:
+            ticket = self._open_ticket(s, conversation_id)
+            if ticket is None or ticket.status not in ("queued", "assigned"):
+                return None
+            if ticket.status == "assigned":
+                name = self._agent_names(s).get(ticket.agent_id) if ticket.agent_id else None
+                return _status_event("assigned", agent_name=name, current=True)
+            position, wait = self._position(s, ticket, now)
+            return _status_event("queued", queue_position=position, estimated_wait_s=wait, current=True)
+
     @staticmethod
     def _open_ticket(s, conversation_id: str) -> HandoffTicket | None:
         return s.scalar(select(HandoffTicket).where(HandoffTicket.conversation_id == conversation_id,

@@ -167,6 +167,26 @@ def test_transfer_and_hand_back(client) -> None:
     assert "贵州茅台" in answer["text"]  # the assistant answers again
 
 
+def test_a_customer_who_reconnects_is_told_at_once_where_they_stand(client) -> None:
+    wang = sign_in(client, "wangmin")
+    cid = client.post("/v1/conversations", headers=ME).json()["id"]
+    client.post(f"/v1/conversations/{cid}/messages", headers=ME, json={"text": "转人工"})
+    with client.websocket_connect(f"/v1/conversations/{cid}/stream", headers=ME) as customer:
+        status = _until(customer, lambda e: e["type"] == "status")[-1]  # after the replayed history
+        assert (status["status"], status["queue_position"], status["current"]) == ("queued", 1, True)
+        assert status["estimated_wait_s"] > 0
+    ticket_id = client.get("/v1/agent/queue", headers=wang).json()["queued"][0]["id"]
+    assert client.post(f"/v1/agent/tickets/{ticket_id}/claim", headers=wang).status_code == 200
+    with client.websocket_connect(f"/v1/conversations/{cid}/stream", headers=ME) as customer:
+        status = _until(customer, lambda e: e["type"] == "status")[-1]
+        assert (status["status"], status["agent_name"]) == ("assigned", "王敏")
+    assert client.post(f"/v1/agent/tickets/{ticket_id}/handback", headers=wang).status_code == 200
+    with client.websocket_connect(f"/v1/conversations/{cid}/stream", headers=ME) as customer:
+        customer.send_json({"type": "message", "text": "我的持仓"})
+        events = _until(customer, lambda e: e["type"] == "reply")
+        assert not any(e["type"] == "status" for e in events)  # back with the assistant: nothing to announce
+
+
 def test_the_console_page_is_served(client) -> None:
     page = client.get("/agent")
     assert page.status_code == 200 and "客服工作台" in page.text

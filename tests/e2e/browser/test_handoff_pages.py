@@ -56,6 +56,8 @@ def test_customer_escalates_agent_claims_they_talk_agent_resolves_customer_rates
     customer.locator("#input").fill("我要转人工")
     customer.locator("#input").press("Enter")
     expect(customer.locator("#presence")).to_contain_text("正在为您转接人工客服")
+    customer.reload()  # a reload shows the place in the queue at once, not at the next change
+    expect(customer.locator("#presence")).to_contain_text("您是下一位")
 
     # The ticket appears in the agent's live queue; the agent claims it and sees the transcript.
     ticket = agent.get_by_test_id("queue-list").locator("li").filter(has_text="客户 100004")
@@ -65,6 +67,9 @@ def test_customer_escalates_agent_claims_they_talk_agent_resolves_customer_rates
     expect(agent.get_by_test_id("transcript")).to_contain_text("我要转人工")
     expect(agent.get_by_test_id("summary")).not_to_be_empty()
     expect(customer.locator("#presence")).to_contain_text("人工客服 张敏")
+    customer.reload()  # and who is serving, without announcing the agent a second time
+    expect(customer.locator("#presence")).to_contain_text("人工客服 张敏 正在为您服务")
+    expect(customer.locator("li", has_text="已接入")).to_have_count(1)
 
     # Agent → customer, in real time.
     agent.get_by_test_id("reply-text").fill("您好，我是客服张敏，请问有什么可以帮您？")

@@ -512,7 +512,11 @@
         break;
       }
       case "assigned":
-        if (!state.agentOnline || (event.agent_name && event.agent_name !== state.agentName)) {
+        if (event.current && !state.agentOnline) { // after a reload: the agent joined earlier, the history says so
+          state.agentOnline = true;
+          state.agentName = event.agent_name || null;
+          show("presence", state.agentName ? `人工客服 ${state.agentName} 正在为您服务` : "人工客服正在为您服务");
+        } else if (!state.agentOnline || (event.agent_name && event.agent_name !== state.agentName)) {
           state.agentOnline = false;
           agentJoined(event.agent_name);
         }
