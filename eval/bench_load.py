@@ -1,6 +1,6 @@
 """Load benchmark: knowledge questions through the whole turn pipeline over loopback HTTP.
 
-`python -m eval.bench_load [--workers 2] [--clients 16] [--seconds 30]` starts `assistant serve`
+`python -m eval.bench_load [--workers 2] [--clients 4] [--seconds 30]` starts `assistant serve`
 with that many workers on a free port, in a copy of var/ (so the index and the trained models
 are reused and the project's database is not touched; build them first with `make run` or
 `assistant ingest`), waits until every worker is ready, then runs a bounded loop: each client
@@ -125,7 +125,7 @@ def run(base: str, clients: int, seconds: float, qs: list[str]) -> tuple[list[fl
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument("--clients", type=int, default=4, help="concurrent closed-loop clients; 16 saturates two cores and queues (see README)")
     parser.add_argument("--seconds", type=float, default=30)
     args = parser.parse_args()
     source = PROJECT_ROOT / "var"
