@@ -185,7 +185,7 @@ if __name__ == "__main__":
 
 @eval_app.command("compliance")
 def eval_compliance(
-    split: str = typer.Option("test", help="test (the figure to report) or dev (used while writing the rules)"),
+    split: str = typer.Option("test", help="test (the figure to report), or dev or dev2 (used while writing the rules)"),
     misses: bool = typer.Option(True, help="list every text judged differently from its label"),
 ) -> None:
     """Output-guard accuracy and recall, per-rule precision/recall, and hostile inputs through the whole pipeline."""
@@ -237,7 +237,7 @@ def agent_add(
 
 @eval_app.command("handoff")
 def eval_handoff(
-    split: str = typer.Option("dev", help="dev (to tune on) or test (the figure to report)"),
+    split: str = typer.Option("dev", help="dev or dev2 (to tune on) or test (the figure to report)"),
     data: str = typer.Option(None, help="a JSON Lines file instead of eval/datasets/handoff_<split>.jsonl"),
 ) -> None:
     """Escalation triggers on scripted conversations: precision, recall, reason accuracy, the misses."""

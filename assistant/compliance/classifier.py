@@ -31,9 +31,9 @@ from pathlib import Path
 
 import jieba
 import numpy as np
+from pypinyin import lazy_pinyin
 from scipy import sparse
 from sklearn.feature_extraction.text import TfidfVectorizer
-from pypinyin import lazy_pinyin
 from sklearn.linear_model import LogisticRegression
 
 from assistant.nlu import load_or_train, tfidf_rows

@@ -16,8 +16,8 @@ from assistant.handoff.service import (
 from assistant.handoff.summary import extractive_summary, reason_name
 from assistant.handoff.triggers import (
     TurnSignals,
-    evaluate,
     asks_question,
+    evaluate,
     informational,
     mild_frustration,
     needs_adviser,
