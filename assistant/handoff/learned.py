@@ -1,8 +1,9 @@
 """The learned half of the text triggers: one logistic regression per reason over words and
 character n-grams (the compliance guards' RuleClassifier), trained on our own single-message
-examples in data/trigger_train*.jsonl. The patterns in triggers.py decide first; this check
-catches what was said without their words ("我实在是搞不定了，能不能来个活人"), and is cached
-by data hash like the other small models."""
+examples in data/trigger_train*.jsonl, and cached by data hash like the other small models.
+It works both ways. Where no pattern in triggers.py decides, it hands over what was said
+without their words ("我实在是搞不定了，能不能来个活人"); where it sees no reason at all, it holds
+back the broad patterns and the intent model's 投诉 or 人工 ("我朋友说要去证监会投诉")."""
 
 from __future__ import annotations
 
@@ -17,10 +18,9 @@ DATA_DIR = Path(__file__).resolve().parent / "data"
 LEARNED_REASONS = ("fraud_victim", "guard_review", "complaint", "customer_request", "negative_sentiment",
                    "licensed_advice")
 THRESHOLD = 0.8  # chosen on eval/datasets/handoff_dev.jsonl: 0.6 and 0.7 added false alarms there, 0.8 none
-# Below this for every reason, the model sees nothing to hand over, and a pattern's or the intent
-# model's call ("如果我要投诉的话，打什么电话", "不用转人工") is held back. Chosen on handoff_dev and
-# handoff_dev2: there the escalations the patterns got wrong scored 0.09–0.28 and all but one
-# right one 0.32 or more.
+# Below this for every reason (or for the reasons asked about), the model sees nothing to hand over.
+# Chosen on handoff_dev and handoff_dev2: most escalations the patterns got wrong there scored under
+# it, and almost none of the right ones.
 VETO = 0.3
 
 
