@@ -169,15 +169,9 @@ class ConversationEngine:
         if conv.status == "assigned":
             return self._while_agent(conv, text, channel, now)
         state = DialogueState.model_validate(conv.state or {})
-        decision = inspect_input(text, customer_id=conv.customer_id, model=self.guards.input)
-        # Only the masked text goes further: to the parser, the state, the store, the audit and any LLM.
-        parse = self.parser.parse(decision.text, now.date())
-        turn = Turn(conversation=conv, text=parse.text, parse=parse, now=now, on_partial=on_partial,
-                    learned=learned_view(self.triggers, parse.text))
-        actor = f"customer:{conv.customer_id}" if conv.customer_id else "visitor"
-        turn.record("message_in", actor=actor, text=decision.text, channel=channel or conv.channel)
-        turn.record("guard", actor="system", stage="input", handling=decision.handling, rules=decision.rules,
-                    masked=sorted(decision.masked.kinds))
+        decision, turn = self._inbound(conv, text, channel, now)
+        parse = turn.parse
+        turn.on_partial, turn.learned = on_partial, learned_view(self.triggers, turn.text)
         if decision.reply is not None:
             reply = self._guard_reply(turn, state, decision)
         else:
@@ -248,17 +242,25 @@ class ConversationEngine:
                 reply.text += "\n" + H.still_queued_text(info.position, info.estimated_wait_s)
         return reply
 
+    def _inbound(self, conv: Conversation, text: str, channel: str | None, now: datetime,
+                 **message_in: Any) -> tuple[InputDecision, Turn]:
+        """The input guard, then the parser on the masked text, and both in the turn's audit trail.
+        Only the masked text goes further: to the parser, the state, the store, the audit and any LLM."""
+        decision = inspect_input(text, customer_id=conv.customer_id, model=self.guards.input)
+        parse = self.parser.parse(decision.text, now.date())
+        turn = Turn(conversation=conv, text=parse.text, parse=parse, now=now)
+        actor = f"customer:{conv.customer_id}" if conv.customer_id else "visitor"
+        turn.record("message_in", actor=actor, text=decision.text, channel=channel or conv.channel, **message_in)
+        turn.record("guard", actor="system", stage="input", handling=decision.handling, rules=decision.rules,
+                    masked=sorted(decision.masked.kinds))
+        return decision, turn
+
     def _while_agent(self, conv: Conversation, text: str, channel: str | None, now: datetime) -> Reply:
         """An agent owns the conversation: the message is stored (masked) for the agent, guarded, and the
         assistant says nothing of its own. Only the input guard may still speak: a refusal, a warning
         about a typed password, a fraud alert (which also moves the ticket to the front)."""
-        decision = inspect_input(text, customer_id=conv.customer_id, model=self.guards.input)
-        parse = self.parser.parse(decision.text, now.date())
-        turn = Turn(conversation=conv, text=decision.text, parse=parse, now=now)
-        actor = f"customer:{conv.customer_id}" if conv.customer_id else "visitor"
-        turn.record("message_in", actor=actor, text=decision.text, channel=channel or conv.channel, owner="agent")
-        turn.record("guard", actor="system", stage="input", handling=decision.handling, rules=decision.rules,
-                    masked=sorted(decision.masked.kinds))
+        decision, turn = self._inbound(conv, text, channel, now, owner="agent")
+        parse = turn.parse
         said = (decision.reply or decision.notice or "").strip()
         handoff = None
         if decision.handling == "escalate":
@@ -743,7 +745,8 @@ class ConversationEngine:
             if stopped or end <= shown:
                 return
             draft = prefix + so_far[:end]
-            if check_output(draft, self.guards.output if self.guards.output.ready else None):
+            model = self.guards.output  # a draft never waits for the learned check to finish training
+            if check_output(draft, model if model is not None and model.ready else None):
                 stopped = True
                 return
             shown = end
