@@ -130,6 +130,27 @@ def guard_models(nlu_parser):
     return guards
 
 
+@pytest.fixture
+def open_client():
+    """Start the app with these settings in a TestClient, its lifespan running until the test ends:
+    for tests that need several apps (workers) or settings of their own."""
+    from fastapi.testclient import TestClient
+
+    from assistant.app import create_app
+
+    clients = []
+
+    def open_(settings: Settings):
+        client = TestClient(create_app(settings, ingest_in_background=False))
+        client.__enter__()
+        clients.append(client)
+        return client
+
+    yield open_
+    for client in clients:
+        client.__exit__(None, None, None)
+
+
 @pytest.fixture(scope="session")
 def trigger_model():
     """The learned half of the handoff triggers, trained once (cached under var/compliance)."""

@@ -9,7 +9,6 @@ from datetime import timedelta
 import pytest
 from fastapi.testclient import TestClient
 
-from assistant.app import create_app
 from assistant.channels.ratelimit import InProcessCounter, RedisCounter, check
 from assistant.channels.tokens import mint
 from tests.e2e.test_http_conversations import app_settings
@@ -26,21 +25,15 @@ def _redis_available() -> bool:
 
 
 @pytest.fixture
-def make_client(tmp_path, small_kb_dir, monkeypatch):
+def make_client(tmp_path, small_kb_dir, monkeypatch, open_client):
     # One fixed moment, so a test's requests never straddle two one-minute windows.
     monkeypatch.setattr("assistant.channels.ratelimit.time.time", lambda: 1_700_000_010.0)
-    clients = []
 
     def make(**overrides) -> TestClient:
         # Workers of one service share the var/ directory (and so the development signing secret).
-        client = TestClient(create_app(app_settings(tmp_path, small_kb_dir, **overrides), ingest_in_background=False))
-        client.__enter__()
-        clients.append(client)
-        return client
+        return open_client(app_settings(tmp_path, small_kb_dir, **overrides))
 
-    yield make
-    for client in clients:
-        client.__exit__(None, None, None)
+    return make
 
 
 def bearer(client, customer: str, **kw) -> dict:

@@ -5,6 +5,7 @@ token, and everything a forger or a replay could try refused without a trace."""
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import time
 import uuid
@@ -40,19 +41,13 @@ def wechat_settings(tmp_path, small_kb_dir, fake, **overrides):
 
 
 @pytest.fixture
-def make_client(tmp_path, small_kb_dir, fake):
-    clients = []
+def make_client(tmp_path, small_kb_dir, fake, open_client):
+    made = itertools.count()
 
     def make(**overrides) -> TestClient:
-        client = TestClient(create_app(wechat_settings(tmp_path / f"w{len(clients)}", small_kb_dir, fake, **overrides),
-                                       ingest_in_background=False))
-        client.__enter__()
-        clients.append(client)
-        return client
+        return open_client(wechat_settings(tmp_path / f"w{next(made)}", small_kb_dir, fake, **overrides))
 
-    yield make
-    for client in clients:
-        client.__exit__(None, None, None)
+    return make
 
 
 @pytest.fixture

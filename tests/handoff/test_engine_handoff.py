@@ -32,6 +32,13 @@ def _tickets(engine) -> list[HandoffTicket]:
         return list(s.scalars(select(HandoffTicket).order_by(HandoffTicket.id)).all())
 
 
+def _queued(engine) -> tuple[Chat, HandoffTicket]:
+    """A customer who has asked for a person, and the ticket that opened."""
+    chat = Chat(engine, "100001")
+    chat.say("转人工")
+    return chat, _tickets(engine)[0]
+
+
 def _messages(engine, cid) -> list[ConversationMessage]:
     return engine.store.messages(cid, limit=200)
 
@@ -120,9 +127,7 @@ def test_the_ticket_never_holds_personal_data_in_clear(engine, desk) -> None:
 
 def test_while_an_agent_owns_the_conversation_the_assistant_is_silent(engine, desk) -> None:
     a, _ = desk
-    chat = Chat(engine, "100001")
-    chat.say("转人工")
-    ticket = _tickets(engine)[0]
+    chat, ticket = _queued(engine)
     engine.handoff.claim(ticket.id, a)
     before = len(_messages(engine, chat.id))
     reply = chat.say("茅台多少钱")
@@ -142,8 +147,7 @@ def test_while_an_agent_owns_the_conversation_the_assistant_is_silent(engine, de
 
 def test_two_agents_cannot_claim_the_same_ticket(engine, desk) -> None:
     a, b = desk
-    Chat(engine, "100001").say("转人工")
-    ticket = _tickets(engine)[0]
+    _, ticket = _queued(engine)
     engine.handoff.claim(ticket.id, a)
     with pytest.raises(HandoffError) as err:
         engine.handoff.claim(ticket.id, b)
@@ -152,9 +156,7 @@ def test_two_agents_cannot_claim_the_same_ticket(engine, desk) -> None:
 
 def test_a_violating_agent_reply_is_blocked_and_a_fixed_one_is_sent(engine, desk) -> None:
     a, _ = desk
-    chat = Chat(engine, "100001")
-    chat.say("转人工")
-    ticket = _tickets(engine)[0]
+    chat, ticket = _queued(engine)
     engine.handoff.claim(ticket.id, a)
     before = len(_messages(engine, chat.id))
     with pytest.raises(HandoffError) as err:
@@ -167,9 +169,7 @@ def test_a_violating_agent_reply_is_blocked_and_a_fixed_one_is_sent(engine, desk
 
 def test_transfer_resolve_and_one_satisfaction_rating(engine, desk) -> None:
     a, b = desk
-    chat = Chat(engine, "100001")
-    chat.say("转人工")
-    ticket = _tickets(engine)[0]
+    chat, ticket = _queued(engine)
     with pytest.raises(HandoffError):
         engine.handoff.satisfaction(chat.id, 5, "")  # not before resolution
     engine.handoff.claim(ticket.id, a)
