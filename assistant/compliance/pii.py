@@ -34,7 +34,8 @@ _SECRET = re.compile(
 _ANOTHER_SECRET = re.compile(r"\s*(?:或者|或是|或|还是|要么|、|/|，|,)\s*(?P<secret>[A-Za-z0-9!@#$%^&*_.+=~@-]{4,32})(?![A-Za-z0-9])")
 # Numbers that are ours, not the customer's: order and contract numbers look like card numbers.
 _NOT_PERSONAL = re.compile(r"(委托|订单|合同|流水|申请|业务|工单|客户|资金账|证券账|股东)(编?号|代码)?[：:\s]*$")
-_OTHER_NUMBER = re.compile(r"编号|单号|代码|委托|订单|合同|客户号|账号|证券|股票|拨打|热线|电话|致电|联系|报警")
+# "尾号5678" is the masked tail of a number the customer already knows, never the secret itself.
+_OTHER_NUMBER = re.compile(r"编号|单号|代码|委托|订单|合同|客户号|账号|证券|股票|拨打|热线|电话|致电|联系|报警|尾号|末四位|后四位")
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _ID_CHECK = "10X98765432"
 
