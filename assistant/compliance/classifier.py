@@ -6,9 +6,11 @@ list covers every such phrasing. Each check is one logistic regression per rule 
 over jieba words and character 1–3-grams:
 
 - outgoing messages: trained on data/output_train*.jsonl (outgoing texts written for training,
-  about half compliant, most of those hard negatives sharing the vocabulary of violations) plus
+  about half compliant, most of those hard negatives sharing the vocabulary of violations; in
+  output_train_6/7 a violating text of several sentences is stored as its sentences, each with
+  its own label, so the greeting before a tip is not learned as advice) plus
   our own vetted content (knowledge-base sentences, fixed reply texts) as compliant examples;
-- customer messages: trained on data/input_train.jsonl plus the intent training utterances
+- customer messages: trained on data/input_train*.jsonl plus the intent training utterances
   (advice requests positive, every other intent negative).
 
 Each sentence is scored on its own (and a short text as a whole), so a finding names the
