@@ -216,6 +216,11 @@ class RuleClassifier:
         p = 1.0 / (1.0 + np.exp(-z))  # the binary logistic model's P(rule) is the logistic of its decision value
         return units, {rule: p[:, i] for i, rule in enumerate(rules)}
 
+    def best(self, text: str, rule: str) -> float:
+        """The highest probability of one rule over the text's units (0 when it has none to judge)."""
+        _, probs = self.probabilities(text)
+        return float(probs[rule].max()) if rule in probs and len(probs[rule]) else 0.0
+
     def findings(self, text: str) -> list[Finding]:
         units, probs = self.probabilities(text)
         found = []

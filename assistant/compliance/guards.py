@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass, field
 
 from assistant.compliance import messages as M
-from assistant.compliance.classifier import RuleClassifier
+from assistant.compliance.classifier import MIN_UNIT, RuleClassifier
 from assistant.compliance.pii import PII_NAMES, MaskResult, find_pii, mask_pii, normalize_width
 from assistant.compliance.rules import (
     AFTER_MENTION,
@@ -158,8 +158,19 @@ def check_output(text: str, model: RuleClassifier | None = None) -> list[Violati
     if model is not None:
         seen = {v.rule for v in found}
         for f in model.findings(text):
-            if f.rule not in seen and not any(r == f.rule and f.start <= pos < f.end for r, pos in mentions):
-                found.append(Violation(f.rule, text[f.start:f.end].strip(), f.start, f.end, _RULE_BY_NAME[f.rule].message))
+            if f.rule in seen:
+                continue
+            start = f.start
+            inside = [pos for r, pos in mentions if r == f.rule and f.start <= pos < f.end]
+            if inside:
+                # The negated or quoted phrase is not a claim, but the sentence may make one after it:
+                # "虽然基金不能承诺收益，但这只债基的策略设计就是确保您每年能拿到4%以上。" The model
+                # judges what follows the mention's clause on its own.
+                clause = CLAUSE_END.search(norm, max(inside))
+                start = clause.end() if clause else f.end
+                if len(text[start:f.end].strip()) < MIN_UNIT or model.best(text[start:f.end], f.rule) < model.threshold:
+                    continue
+            found.append(Violation(f.rule, text[start:f.end].strip(), start, f.end, _RULE_BY_NAME[f.rule].message))
     for f in find_pii(text):
         found.append(Violation("pii", text[f.start:f.end], f.start, f.end,
                                f"{PII_NAMES[f.kind]}未遮盖。" + _RULE_BY_NAME["pii"].message))
@@ -181,6 +192,8 @@ def _input_rules(text: str, customer_id: str | None, model: RuleClassifier | Non
     squashed, _ = _squash(text)
     educational = bool(EDUCATION.search(squashed)) and not REQUEST.search(squashed)
     hits = [f.rule for f in model.findings(text)] if model is not None else []
+    if educational:
+        hits = [h for h in hits if _stands_in_education(h, squashed)]
     # Whose data it is ("我的持仓" or "我老婆的持仓") n-grams cannot tell: a third party must be named.
     if "other_customer_data" in hits and not _third_party(squashed, customer_id):
         hits.remove("other_customer_data")
@@ -190,7 +203,7 @@ def _input_rules(text: str, customer_id: str | None, model: RuleClassifier | Non
             if name == "other_customer_data" and own is not None and own == customer_id:
                 continue  # one's own customer number is not someone else's
             # Injections are refused whatever the phrasing; a fraud victim is one when it is about oneself.
-            if educational and (name != "prompt_injection") and not (name == "fraud_victim" and _VICTIM.search(squashed)):
+            if educational and not _stands_in_education(name, squashed):
                 continue
             if name not in hits:
                 hits.append(name)
@@ -198,6 +211,13 @@ def _input_rules(text: str, customer_id: str | None, model: RuleClassifier | Non
     if "fraud_victim" in hits and SCAM_REFUSED.search(squashed) and not SCAM_LOSS.search(squashed):
         hits.remove("fraud_victim")
     return hits
+
+
+def _stands_in_education(rule: str, text: str) -> bool:
+    """A question about a rule ("对倒和洗钱有关系吗？") is answered, whether a pattern or the model
+    flagged it; injections are refused whatever the phrasing, and a fraud victim is one when it
+    is about oneself."""
+    return rule == "prompt_injection" or (rule == "fraud_victim" and bool(_VICTIM.search(text)))
 
 
 def _third_party(text: str, customer_id: str | None) -> bool:
