@@ -36,6 +36,7 @@ from assistant.conversation import templates as T
 from assistant.conversation.store import ConversationNotFound, ConversationStore, DialogueState, PendingAction, PendingSlot
 from assistant.domain import Handoff, ParseResult, PendingConfirmation, Reply
 from assistant.handoff import (
+    PRIORITY_RANK,
     HandoffService,
     LearnedView,
     TurnSignals,
@@ -214,8 +215,10 @@ class ConversationEngine:
             else:
                 reply.text += "\n" + lead
             reply.handoff = handoff
-        elif handoff is not None:
-            reply.handoff = handoff  # the triggers may name the reason better (anger rather than a complaint)
+        elif handoff is not None and PRIORITY_RANK[handoff.priority] <= PRIORITY_RANK[reply.handoff.priority]:
+            # The triggers may name the reason better (anger rather than a complaint), but never make it
+            # less urgent: a fraud victim the guard escalated stays urgent when the words also complain.
+            reply.handoff = handoff
         if self.handoff is None:
             return reply
         conv = turn.conversation

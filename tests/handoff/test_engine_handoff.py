@@ -115,6 +115,18 @@ def test_strong_anger_and_adviser_requests_hand_over(engine, desk) -> None:
     assert queue[0]["queue_position"] == 1
 
 
+@pytest.mark.parametrize("text", [
+    "我要投诉！自称你们理财经理的人骗我把钱转到他个人账户，已经转了8万",
+    "我爸被一个“客服”骗了，让他转到安全账户，已经转了两次共六万，你们怎么不管管",
+    "我姐被自称你们员工的人骗了，说是内部保本理财，让她转到个人卡上，已经转了两回共8万。",
+])
+def test_a_fraud_victim_who_also_complains_stays_urgent(text, engine, desk) -> None:
+    engine.triggers.ensure_trained()  # the learned check, which may name another reason
+    reply = Chat(engine, "100001").say(text)
+    assert reply.handoff is not None and reply.handoff.priority == "urgent"
+    assert _tickets(engine)[0].priority == "urgent"
+
+
 def test_the_ticket_never_holds_personal_data_in_clear(engine, desk) -> None:
     chat = Chat(engine, "100001")
     chat.say("我的手机号是13812345678，身份证11010519491231002X，帮我转人工")
