@@ -37,6 +37,7 @@ from assistant.compliance.rules import (
     SENTENCE_END,
     THIRD_PARTY,
     WARNING_LEAD,
+    scam_hearsay,
 )
 
 OUTPUT_RULE_NAMES = tuple(r.name for r in OUTPUT_RULES)
@@ -208,7 +209,8 @@ def _input_rules(text: str, customer_id: str | None, model: RuleClassifier | Non
             if name not in hits:
                 hits.append(name)
             break
-    if "fraud_victim" in hits and SCAM_REFUSED.search(squashed) and not SCAM_LOSS.search(squashed):
+    if "fraud_victim" in hits and ((SCAM_REFUSED.search(squashed) and not SCAM_LOSS.search(squashed))
+                                   or scam_hearsay(squashed)):
         hits.remove("fraud_victim")
     return hits
 

@@ -200,6 +200,16 @@ THIRD_PARTY = re.compile(
 SCAM_REFUSED = re.compile(r"(没|没有|未|并没)(理|信|给|转|交|点|汇|充|下载|告诉|说|上当|回)|直接挂|挂(了|掉)|拒绝了|识破|拉黑了?(他|对方)")
 SCAM_LOSS = re.compile(r"(已经|刚|刚刚|都)(转|汇|打|充|交|给|付|告诉|说)|(转|汇|充|交|付|打)了.{0,6}(钱|万|元|块|进去|过去)"
                        r"|被骗|骗了我|取不出|提不出|提现不了|告诉(他|她|对方)了|(给|报)了(他|她|对方)|钱没了|还要我(再)?(交|转|充)")
+# A scam known from the news or from hearsay, with no one's loss and nothing aimed at the customer:
+# "我看新闻说有人被‘股票老师’骗了几十万" is a question for the knowledge base, not a victim to rush to a person.
+HEARSAY = re.compile(r"新闻|报道|文章|视频里|短视频|电视上|(看|听)(到|说)(有人|别人|网上)|网上说|听说有人|有人被")
+SELF_TARGETED = re.compile(r"我(被|已经|刚|都|也)|让我|叫我|要我|骗了我|骗我|我的(钱|账户|卡)|我(转|汇|充|交|付)")
+
+
+def scam_hearsay(text: str) -> bool:
+    return bool(HEARSAY.search(text)) and not SCAM_LOSS.search(text) and not SELF_TARGETED.search(text)
+
+
 EDUCATION = re.compile(
     r"什么是|什么叫|是什么意思|什么意思|怎么(认定|界定|处罚|判断|识别|防范|举报|区分|定义)|如何(认定|界定|识别|防范|避免|举报|区分|判断)|"
     r"(会|将)?(受到|被)(什么|怎样|哪些)?(处罚|判|罚|追究)|(法律|刑事|行政)责任|违法吗|合法吗|犯法吗|有哪些(规定|处罚|案例|特征|套路|表现|类型)|"

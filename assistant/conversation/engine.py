@@ -215,10 +215,11 @@ class ConversationEngine:
             else:
                 reply.text += "\n" + lead
             reply.handoff = handoff
-        elif handoff is not None and PRIORITY_RANK[handoff.priority] <= PRIORITY_RANK[reply.handoff.priority]:
-            # The triggers may name the reason better (anger rather than a complaint), but never make it
-            # less urgent: a fraud victim the guard escalated stays urgent when the words also complain.
-            reply.handoff = handoff
+        elif handoff is not None:
+            # The triggers may name the reason better (anger rather than a complaint; staff misconduct
+            # rather than fraud), but never make it less urgent: a victim the guard escalated stays urgent.
+            priority = min(handoff.priority, reply.handoff.priority, key=PRIORITY_RANK.__getitem__)
+            reply.handoff = Handoff(reason=handoff.reason, priority=priority)
         if self.handoff is None:
             return reply
         conv = turn.conversation
@@ -297,7 +298,7 @@ class ConversationEngine:
         label = turn.parse.intent.label
         if decision.handling == "escalate":
             reply = self._reply(turn, label, "escalate", notice + (decision.reply or ""),
-                                handoff=Handoff(reason=decision.rules[0], priority=decision.priority or "urgent"))
+                                handoff=Handoff(reason="fraud_victim", priority=decision.priority or "urgent"))
         else:  # refuse, or answer a question about a rule with the guard's own explanation
             action = "refuse" if decision.handling == "refuse" else "small_talk"
             reply = self._reply(turn, label, action, notice + (decision.reply or ""))

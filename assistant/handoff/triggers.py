@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass
 
 from assistant.domain import Handoff, Reply
+from assistant.compliance.rules import scam_hearsay
 
 # --- strong negative sentiment: a small lexicon, weighted, plus intensity cues ---------------------
 # Words of anger or distress aimed at the service (not at the market: "跌惨了" is a fact, not anger).
@@ -195,7 +196,7 @@ def evaluate(text: str, reply: Reply, signals: TurnSignals, *, blocked: bool,
     review = any(f in REVIEW_RULES for f in reply.flags) and not informational(text)
     if blocked or review or runs.refusal_run >= 2:
         return Handoff(reason="guard_review", priority="high"), TurnSignals(0, 0)
-    if learned is not None and not informational(text):
+    if learned is not None and not informational(text) and not (learned == "fraud_victim" and scam_hearsay(text)):
         return Handoff(reason=learned, priority=_PRIORITY.get(learned, "normal")), TurnSignals(0, 0)
     if runs.unanswered_run >= 2:
         return Handoff(reason="unanswered"), TurnSignals(0, 0)

@@ -72,3 +72,17 @@ def test_no_view_before_the_model_is_trained() -> None:
     untrained = build_trigger_model(None)
     view = learned_view(untrained, "我实在搞不定了，能不能给我安排个活人来聊")
     assert view.reason is None and not view.doubt and not untrained.ready  # the turn did not wait for training
+
+
+@pytest.mark.parametrize("text", [
+    "刚看了个报道，有人被所谓的带单老师骗走了三十多万，好可怕",
+    "网上说有人被冒充客服的人骗了不少钱，这种情况多吗？",
+])
+def test_a_scam_in_the_news_is_not_the_customer_s_own(text) -> None:
+    """Even when the learned check reads a fraud victim, news about someone else's scam with no
+    loss of the customer's is answered, not rushed to a person."""
+    handoff, _ = evaluate(text, _answered(), TurnSignals(0, 0), blocked=False, learned="fraud_victim")
+    assert handoff is None
+    lost = "就是报道里说的那种，我已经转了两万过去"
+    handoff, _ = evaluate(lost, _answered(), TurnSignals(0, 0), blocked=False, learned="fraud_victim")
+    assert handoff is not None and handoff.priority == "urgent"
