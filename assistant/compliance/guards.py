@@ -38,6 +38,7 @@ from assistant.compliance.rules import (
     THIRD_PARTY,
     WARNING_LEAD,
     scam_hearsay,
+    settled_matter,
 )
 
 OUTPUT_RULE_NAMES = tuple(r.name for r in OUTPUT_RULES)
@@ -210,7 +211,7 @@ def _input_rules(text: str, customer_id: str | None, model: RuleClassifier | Non
                 hits.append(name)
             break
     if "fraud_victim" in hits and ((SCAM_REFUSED.search(squashed) and not SCAM_LOSS.search(squashed))
-                                   or scam_hearsay(squashed)):
+                                   or scam_hearsay(squashed) or settled_matter(squashed)):
         hits.remove("fraud_victim")
     return hits
 

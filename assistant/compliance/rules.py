@@ -210,6 +210,18 @@ def scam_hearsay(text: str) -> bool:
     return bool(HEARSAY.search(text)) and not SCAM_LOSS.search(text) and not SELF_TARGETED.search(text)
 
 
+# A matter the customer reports as settled: "上个月投诉的那个转账问题已经处理好了，钱也到了". Telling us
+# so is not a complaint or a scam to escalate (none of our fraud or complaint examples says it),
+# unless it has come back ("又出问题了") or money went to someone.
+SETTLED = re.compile(r"(已经|已|都|也)(解决|处理好|处理完|搞定|到账|退回|恢复)|(?<![没未不])(解决|处理好|搞定|弄好)了|"
+                     r"(钱|款)(也)?(已经)?到(账)?了|没事了")
+UNSETTLED = re.compile(r"又|还是|仍然|依然|还没|没(有)?(解决|处理|到账|退)|再次|怎么还")
+
+
+def settled_matter(text: str) -> bool:
+    return bool(SETTLED.search(text)) and not UNSETTLED.search(text) and not SCAM_LOSS.search(text)
+
+
 EDUCATION = re.compile(
     r"什么是|什么叫|是什么意思|什么意思|怎么(认定|界定|处罚|判断|识别|防范|举报|区分|定义)|如何(认定|界定|识别|防范|避免|举报|区分|判断)|"
     r"(会|将)?(受到|被)(什么|怎样|哪些)?(处罚|判|罚|追究)|(法律|刑事|行政)责任|违法吗|合法吗|犯法吗|有哪些(规定|处罚|案例|特征|套路|表现|类型)|"

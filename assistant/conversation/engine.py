@@ -32,6 +32,7 @@ from assistant.compliance import (
     mask_pii,
     review_output,
 )
+from assistant.compliance.rules import settled_matter
 from assistant.conversation import templates as T
 from assistant.conversation.store import ConversationNotFound, ConversationStore, DialogueState, PendingAction, PendingSlot
 from assistant.domain import Handoff, ParseResult, PendingConfirmation, Reply
@@ -504,7 +505,8 @@ class ConversationEngine:
         elif label == "complaint" and mild_frustration(turn.text):
             state.last_intent, state.last_slots = None, {}
             return self._reply(turn, label, "small_talk", notice + H.MILD_FRUSTRATION)
-        elif (label == "complaint" and turn.learned.doubts("complaint", "negative_sentiment")) or \
+        elif (label == "complaint" and (turn.learned.doubts("complaint", "negative_sentiment")
+                                        or settled_matter(turn.text))) or \
                 (label == "human_agent" and (turn.learned.doubts("customer_request")
                                              or not_a_request_for_person(turn.text))):
             # The intent model heard 投诉 or 人工, the handoff check hears no such request ("上个月投诉的事已经

@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 
 from assistant.domain import Handoff, Reply
-from assistant.compliance.rules import scam_hearsay
+from assistant.compliance.rules import scam_hearsay, settled_matter
 
 # --- strong negative sentiment: a small lexicon, weighted, plus intensity cues ---------------------
 # Words of anger or distress aimed at the service (not at the market: "跌惨了" is a fact, not anger).
@@ -171,6 +171,7 @@ def evaluate(text: str, reply: Reply, signals: TurnSignals, *, blocked: bool,
         refusal_run=signals.refusal_run + 1 if refused else 0,
     )
     words = not doubt  # the word patterns may decide
+    settled = settled_matter(text)  # "上次转人工查的那笔已经到账了": 人工 and 投诉 told of the past
     if staff_misconduct(text) or others_account(text):
         return Handoff(reason="guard_review", priority="high"), TurnSignals(0, 0)
     if scammed(text):
@@ -179,10 +180,10 @@ def evaluate(text: str, reply: Reply, signals: TurnSignals, *, blocked: bool,
             (reply.handoff is None or reply.handoff.reason == "customer_request"):
         # "我要投诉你们，转人工": a complaint that asks for a person is filed as the complaint it is.
         return Handoff(reason="complaint", priority="high"), TurnSignals(0, 0)
-    if words and _CUSTOMER_REQUEST.search(text) and not informational(text) and not not_a_request_for_person(text) \
-            and reply.handoff is None:
+    if words and not settled and _CUSTOMER_REQUEST.search(text) and not informational(text) \
+            and not not_a_request_for_person(text) and reply.handoff is None:
         return Handoff(reason="customer_request"), TurnSignals(0, 0)
-    if words and _FORMAL_THREAT.search(text) and reply.handoff is None:
+    if words and not settled and _FORMAL_THREAT.search(text) and reply.handoff is None:
         return Handoff(reason="complaint", priority="high"), TurnSignals(0, 0)
     if reply.handoff is not None:
         if reply.handoff.reason == "complaint" and not _FORMAL_COMPLAINT.search(text) and negativity(text) >= STRONG_NEGATIVE:
@@ -196,7 +197,8 @@ def evaluate(text: str, reply: Reply, signals: TurnSignals, *, blocked: bool,
     review = any(f in REVIEW_RULES for f in reply.flags) and not informational(text)
     if blocked or review or runs.refusal_run >= 2:
         return Handoff(reason="guard_review", priority="high"), TurnSignals(0, 0)
-    if learned is not None and not informational(text) and not (learned == "fraud_victim" and scam_hearsay(text)):
+    if learned is not None and not informational(text) and not settled and \
+            not (learned == "fraud_victim" and scam_hearsay(text)):
         return Handoff(reason=learned, priority=_PRIORITY.get(learned, "normal")), TurnSignals(0, 0)
     if runs.unanswered_run >= 2:
         return Handoff(reason="unanswered"), TurnSignals(0, 0)

@@ -253,3 +253,18 @@ def test_a_complaint_that_asks_for_a_person_is_filed_as_a_complaint(engine, desk
     assert reply.handoff is not None and (reply.handoff.reason, reply.handoff.priority) == ("complaint", "high")
     [ticket] = _tickets(engine)
     assert ticket.reason == "complaint"
+
+
+@pytest.mark.parametrize("text", [
+    "上周投诉的那笔银证转账已经处理好了，钱也到账了，跟你们说一声",
+    "前几天让人工帮我查的那笔转账，后来自己到账了，已经解决了，谢谢",
+])
+def test_a_matter_reported_as_settled_is_not_escalated(text, engine, desk) -> None:
+    engine.triggers.ensure_trained()
+    chat = Chat(engine, "100001")
+    reply = chat.say(text)
+    assert reply.handoff is None
+    assert _tickets(engine) == []
+    # The same matter come back is a complaint again.
+    again = chat.say("上周投诉的那笔转账又出问题了，钱还没到，我要投诉")
+    assert again.handoff is not None and again.handoff.reason == "complaint"
