@@ -30,6 +30,7 @@ from assistant.compliance.rules import (
     PRODUCT_WORDS,
     QUOTE_CLOSE,
     QUOTE_OPEN,
+    REPORTED_OFFER,
     REQUEST,
     RETURN_FIGURE,
     SCAM_LOSS,
@@ -192,7 +193,7 @@ def review_output(text: str, model: RuleClassifier | None = None) -> OutputRevie
 
 def _input_rules(text: str, customer_id: str | None, model: RuleClassifier | None) -> list[str]:
     squashed, _ = _squash(text)
-    educational = bool(EDUCATION.search(squashed)) and not REQUEST.search(squashed)
+    educational = bool(EDUCATION.search(squashed)) and not REQUEST.search(REPORTED_OFFER.sub("", squashed))
     hits = [f.rule for f in model.findings(text)] if model is not None else []
     if educational:
         hits = [h for h in hits if _stands_in_education(h, squashed)]

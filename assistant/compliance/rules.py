@@ -225,7 +225,9 @@ def settled_matter(text: str) -> bool:
 EDUCATION = re.compile(
     r"什么是|什么叫|是什么意思|什么意思|怎么(认定|界定|处罚|判断|识别|防范|举报|区分|定义)|如何(认定|界定|识别|防范|避免|举报|区分|判断)|"
     r"(会|将)?(受到|被)(什么|怎样|哪些)?(处罚|判|罚|追究)|(法律|刑事|行政)责任|违法吗|合法吗|犯法吗|有哪些(规定|处罚|案例|特征|套路|表现|类型)|"
-    r"(相关|哪些|有什么)规定|为什么要(求)?|举报|科普|投资者教育|了解一下|区别")
+    r"(相关|哪些|有什么)规定|为什么要(求)?|举报|科普|投资者教育|了解一下|区别|(怎么|如何)(验证|核实|查证|辨别|分辨|核查)")
+# Someone else's offer told to us ("有个公司说能给我配资") is not the customer asking for it.
+REPORTED_OFFER = re.compile(r"(说|称|表示|承诺|声称)(能|要|会|可以)?(给我|帮我|带我|替我)")
 REQUEST = re.compile(r"给我|告诉我|帮我|替我|有没有|能不能(提供|给|帮)|想要|求|搞到|弄到|打听|透露点|带我|教我(怎么|如何)(做|操作|拉|对倒|拆)")
 
 # Words before a phrase that make it a negation, a warning or reported speech.
