@@ -11,7 +11,7 @@ over jieba words and character 1–3-grams:
   its own label, so the greeting before a tip is not learned as advice) plus
   our own vetted content (knowledge-base sentences, fixed reply texts) as compliant examples;
 - customer messages: trained on data/input_train*.jsonl plus the intent training utterances
-  (advice requests positive, every other intent negative).
+  (advice requests positive, every other intent negative), masked as the guard masks them.
 
 Each sentence is scored on its own (and a short text as a whole), so a finding names the
 sentence. No sentence embedding: every message passes these checks, and n-grams score one in
@@ -38,6 +38,7 @@ from scipy import sparse
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 
+from assistant.compliance.pii import mask_pii
 from assistant.nlu import load_or_train, tfidf_rows
 
 log = logging.getLogger(__name__)
@@ -134,12 +135,19 @@ def output_examples(kb_dir: Path, fixed_texts: list[str]) -> list[Example]:
     return examples + [(t, set()) for t in sorted(set(own_content(kb_dir, fixed_texts)))]
 
 
+def as_received(examples: list[Example]) -> list[Example]:
+    """Customer messages as the models receive them: personal data masked first. Trained on the raw
+    text, the model saw "18727409138" and is shown "187****9138"; the password in "我的密码是 qwe123"
+    becomes "******"."""
+    return [(mask_pii(text).text, labels) for text, labels in examples]
+
+
 def input_examples(intent_utterances: dict[str, list[str]]) -> list[Example]:
     examples = [e for path in sorted(DATA_DIR.glob("input_train*.jsonl")) for e in load_examples(path, "rules")]
     for intent, utterances in sorted(intent_utterances.items()):
         label = {"investment_advice"} if intent == "investment_advice_request" else set()
         examples.extend((u, label) for u in utterances)
-    return examples
+    return as_received(examples)
 
 
 class RuleClassifier:

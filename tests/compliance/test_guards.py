@@ -204,3 +204,14 @@ def test_takeovers_client_lists_and_hidden_money_trails(text, handling, rule, gu
 @pytest.mark.parametrize("text", ["怎么防止账户被盗？", "你们客户的资料是怎么保护的？", "我的委托怎么查不到了"])
 def test_questions_near_those_rules_are_answered(text, guard_models) -> None:
     assert inspect_input(text, model=guard_models.input).handling == "answer"
+
+
+def test_the_learned_checks_learn_customer_messages_as_the_guard_shows_them() -> None:
+    """The input and handoff models read masked text, so they are trained on masked text."""
+    from assistant.compliance.classifier import as_received, input_examples
+    from assistant.handoff.learned import trigger_examples
+
+    (text, labels), = as_received([("我手机13812345678，密码是abc12345，帮我看看", {"x"})])
+    assert "13812345678" not in text and "abc12345" not in text and labels == {"x"}
+    for examples in (input_examples({}), trigger_examples()):
+        assert not any(re.search(r"1[3-9]\d{9}", t) for t, _ in examples)
