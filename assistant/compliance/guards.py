@@ -48,7 +48,8 @@ REFUSALS = ("investment_advice", "guaranteed_return", "inside_information", "mar
             "other_customer_data", "prompt_injection")
 _RULE_BY_NAME = {r.name: r for r in OUTPUT_RULES}
 # Spacing and filler inserted to slip past a keyword ("内 幕 消 息", "稳-赚") are ignored.
-_ASKS_MEANING = re.compile(r"(这句|这段|这个|这些)(话|英文|英语|句子)?.{0,6}(是)?什么意思|怎么翻译|什么意思")
+_ASKS_MEANING = re.compile(r"(这句|这段|这个|这些)(话|英文|英语|句子)?.{0,6}(是)?什么意思|怎么翻译|什么意思|"
+                           r"\bwhat\s+(is|are)\s+(an?\s+)?(prompt\s+injection|jailbreak(ing)?)s?\b", re.IGNORECASE)
 _VICTIM = re.compile(r"我|被骗|让我|叫我|要我|转了|已经")
 _FILLER = re.compile(r"[\s\u200b\u200c\u200d\ufeff·•\-_*~|/\\]+")
 

@@ -165,6 +165,7 @@ INPUT_RULES: dict[str, re.Pattern[str]] = {
     "prompt_injection": _rx(
         r"(忽略|无视|忘记|忘掉|跳过|抛开|不要管|别管)(掉)?(之前|以上|前面|上面|所有|你的|全部|先前|原来)?(的)?.{0,6}(指令|指示|规则|设定|提示|要求|限制|约束|合规)",
         r"(ignore|disregard|forget|override|bypass).{0,30}(instructions?|rules?|prompts?|guidelines?|restrictions?)",
+        r"(ignore|disregard|bypass|override|skip|turn\s*off|disable).{0,20}(guard(rail)?s?|filters?|safety|compliance|checks?|polic(y|ies))",
         r"system\s*prompt", r"系统提示(词)?", r"提示词", r"prompt",
         r"(输出|显示|告诉我|透露|泄露|打印|复述|重复|展示|说出).{0,8}(你的)?(指令|设定|规则|系统消息|初始设置|配置|源代码|内部规则|底层)",
         r"你的(真实)?(规则|指令|设定|提示)是什么", r"你现在(是|扮演|就是|成为)", r"从现在(开始|起)(你)?(是|扮演|就是|成为|不再)",
@@ -225,7 +226,8 @@ def settled_matter(text: str) -> bool:
 EDUCATION = re.compile(
     r"什么是|什么叫|是什么意思|什么意思|怎么(认定|界定|处罚|判断|识别|防范|举报|区分|定义)|如何(认定|界定|识别|防范|避免|举报|区分|判断)|"
     r"(会|将)?(受到|被)(什么|怎样|哪些)?(处罚|判|罚|追究)|(法律|刑事|行政)责任|违法吗|合法吗|犯法吗|有哪些(规定|处罚|案例|特征|套路|表现|类型)|"
-    r"(相关|哪些|有什么)规定|为什么要(求)?|举报|科普|投资者教育|了解一下|区别|(怎么|如何)(验证|核实|查证|辨别|分辨|核查)")
+    r"(相关|哪些|有什么)规定|为什么要(求)?|举报|科普|投资者教育|了解一下|区别|(怎么|如何)(验证|核实|查证|辨别|分辨|核查)|"
+    r"(和|与|跟).{1,8}(有|有没有)(什么|啥)?(关系|联系)")
 # Someone else's offer told to us ("有个公司说能给我配资") is not the customer asking for it.
 REPORTED_OFFER = re.compile(r"(说|称|表示|承诺|声称)(能|要|会|可以)?(给我|帮我|带我|替我)")
 REQUEST = re.compile(r"给我|告诉我|帮我|替我|有没有|能不能(提供|给|帮)|想要|求|搞到|弄到|打听|透露点|带我|教我(怎么|如何)(做|操作|拉|对倒|拆)")
