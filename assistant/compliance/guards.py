@@ -23,6 +23,7 @@ from assistant.compliance.rules import (
     EDUCATION,
     HISTORY,
     INPUT_RULES,
+    MARKET_WORDS,
     MENTION_SENTENCE,
     NEGATION_CLAUSE,
     NEGATION_NEAR,
@@ -35,6 +36,7 @@ from assistant.compliance.rules import (
     RETURN_FIGURE,
     SCAM_LOSS,
     SCAM_REFUSED,
+    SERVICE_OBJECT,
     SENTENCE_END,
     THIRD_PARTY,
     WARNING_LEAD,
@@ -198,6 +200,8 @@ def _input_rules(text: str, customer_id: str | None, model: RuleClassifier | Non
     hits = [f.rule for f in model.findings(text)] if model is not None else []
     if educational:
         hits = [h for h in hits if _stands_in_education(h, squashed)]
+    if "investment_advice" in hits and SERVICE_OBJECT.search(squashed) and not MARKET_WORDS.search(squashed):
+        hits.remove("investment_advice")
     # Whose data it is ("我的持仓" or "我老婆的持仓") n-grams cannot tell: a third party must be named.
     if "other_customer_data" in hits and not _third_party(squashed, customer_id):
         hits.remove("other_customer_data")
