@@ -240,7 +240,7 @@ SERVICE_OBJECT = re.compile(r"密码|手机号|绑定|登录|登陆|验证码|�
 MARKET_WORDS = re.compile(
     r"股|基金|债|仓|买|卖|板块|行情|ETF|持有|割肉|抄底|涨|跌|价|投资|理财|配置|赚|亏|收益|回报|牛|熊|大盘|指数|\d{6}|入场|进场|"
     r"离场|上车|走势|行业|赛道|题材|概念|龙头|标的|票|币|黄金|期货|期权|打新|梭哈|\b(stocks?|funds?|buy|sell|invest\w*|"
-    r"portfolio|shares?|ticker|market|price)\b|gu ?piao|mai|jia ?cang|jian ?cang", re.IGNORECASE)
+    r"portfolio|shares?|ticker|market|price)\b|gu ?piao|\bmai\b|jia ?cang|jian ?cang", re.IGNORECASE)
 
 # Someone else's offer told to us ("有个公司说能给我配资") is not the customer asking for it.
 REPORTED_OFFER = re.compile(r"(说|称|表示|承诺|声称)(能|要|会|可以)?(给我|帮我|带我|替我)")
