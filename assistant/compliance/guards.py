@@ -123,6 +123,9 @@ def _quoted(text: str, start: int, end: int) -> bool:
 
 def _is_mention(text: str, start: int, end: int) -> bool:
     """A phrase that is negated, warned against, quoted as hearsay or asked about is not a claim."""
+    phrase = text[start:end]
+    if len(phrase) >= 2 and phrase[0] == "不" and start > 0 and text[start - 1] == phrase[1]:
+        return True  # 会不会亏, 要不要卖: a question (A-not-A), not the claim 不会亏 or the advice 不要卖
     clause_start = max((m.end() for m in CLAUSE_END.finditer(text, 0, start)), default=0)
     before = text[clause_start:start]
     if NEGATION_NEAR.search(before[-2:] if len(before) >= 2 else before) or NEGATION_CLAUSE.search(before):

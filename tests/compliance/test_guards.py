@@ -54,6 +54,28 @@ def test_a_quoted_or_reported_promise_is_a_mention_not_a_claim(text, guard_model
     assert check_output(text, guard_models.output) == []
 
 
+@pytest.mark.parametrize("text", [
+    "我们没法跟您说“稳赚”，这不符合实际。",
+    "股市哪有稳赚的买卖，请按自己的风险承受能力来。",
+    "两融≠稳赚，杠杆会同时放大收益和亏损。",
+    "您问这只基金会不会亏：会的，任何基金都可能亏损。",
+    "要不要卖这个我没法替您决定，您可以回顾当初买入的理由。",
+    "这只基金历史上最大回撤为-20.5%，出现在2022年。",
+    "我们保证24小时内回复您的工单，请留意短信。",
+    "以前的保本理财现在已经没有了，目前的理财产品都是净值型。",
+])
+def test_corrections_questions_and_plain_facts_are_not_claims(text) -> None:
+    """What the patterns alone make of them: a correction of a promise, an A-not-A question, a
+    drawdown, a service time."""
+    assert check_output(text) == []
+
+
+def test_the_same_words_said_as_claims_are_still_caught() -> None:
+    for text, rule in [("这只基金稳赚，您放心买。", "guaranteed_return"), ("我保证您年化6%。", "guaranteed_return"),
+                       ("史上最强的理财产品，错过再等十年！", "misleading_promotion"), ("这只票不要卖，下周还会涨。", "investment_advice")]:
+        assert rule in {v.rule for v in check_output(text)}, text
+
+
 def test_calling_a_promise_not_a_scam_does_not_make_it_a_mention(guard_models) -> None:
     assert "guaranteed_return" in {v.rule for v in check_output("这款产品稳赚，绝不是诈骗。", guard_models.output)}
 
