@@ -25,7 +25,7 @@ from assistant.channels.agent import handoff_error, mount_agent_console
 from assistant.channels.events import build_bus
 from assistant.channels.ratelimit import build_counter
 from assistant.channels.wechat import build_wechat
-from assistant.compliance import AuditLog, GuardModels, RuleClassifier, input_examples, output_examples
+from assistant.compliance import AuditLog, GuardModels, RuleClassifier, build_judge, input_examples, output_examples
 from assistant.compliance.classifier import INPUT_RULES, INPUT_THRESHOLD, OUTPUT_RULES
 from assistant.conversation import ConversationEngine, ConversationStore
 from assistant.handoff import HandoffError, HandoffService, brokerage_profile, build_trigger_model
@@ -89,6 +89,7 @@ def build_guard_models(settings: Settings, parser: NluParser) -> GuardModels:
                              threshold=INPUT_THRESHOLD),
         output=RuleClassifier("output", OUTPUT_RULES,
                               lambda: output_examples(settings.kb_dir, _fixed_reply_texts()), cache_dir=cache),
+        judge=build_judge(settings),
     )
 
 

@@ -187,14 +187,20 @@ if __name__ == "__main__":
 def eval_compliance(
     split: str = typer.Option("test", help="test (the figure to report), or dev or dev2 (used while writing the rules)"),
     misses: bool = typer.Option(True, help="list every text judged differently from its label"),
+    judge: bool = typer.Option(True, help="with an LLM configured, let it judge too (--no-judge: the local checks alone)"),
 ) -> None:
     """Output-guard accuracy and recall, per-rule precision/recall, and hostile inputs through the whole pipeline."""
     from eval.compliance import run
 
-    result = run(_parser(), get_settings(), console, split=split, show_misses=misses)
+    result = run(_parser(), _judged_settings(judge), console, split=split, show_misses=misses)
     out, inp = result["output"], result["input"]
     if out["accuracy"] < 0.98 or out["violation_recall"] < 0.98 or inp["handled"] < 1.0 or inp["leaks"]:
         raise typer.Exit(code=1)
+
+
+def _judged_settings(judge: bool):
+    settings = get_settings()
+    return settings if judge else settings.model_copy(update={"guard_judge": False})
 
 
 agent_app = typer.Typer(help="Staff accounts for the agent console.", no_args_is_help=True)
@@ -239,6 +245,7 @@ def agent_add(
 def eval_handoff(
     split: str = typer.Option("dev", help="dev or dev2 (to tune on) or test (the figure to report)"),
     data: str = typer.Option(None, help="a JSON Lines file instead of eval/datasets/handoff_<split>.jsonl"),
+    judge: bool = typer.Option(True, help="with an LLM configured, let it judge too (--no-judge: the local checks alone)"),
 ) -> None:
     """Escalation triggers on scripted conversations: precision, recall, reason accuracy, the misses."""
     from pathlib import Path
@@ -253,7 +260,7 @@ def eval_handoff(
     if not kb.ready:
         console.print("首次使用，正在建立知识库索引……")
         kb.ingest()
-    result = run(_parser(), kb, get_settings(), console, path=path)
+    result = run(_parser(), kb, _judged_settings(judge), console, path=path)
     if result["precision"] < 0.95 or result["recall"] < 0.95:
         raise typer.Exit(code=1)
 

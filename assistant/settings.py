@@ -53,6 +53,11 @@ class Settings(BaseSettings):
     llm_api_key: SecretStr | None = None
     llm_timeout_s: float = Field(default=20.0, gt=0)
     llm_temperature: float = 0.1
+    # With an LLM, the guards ask it too (compliance/judge.py): every customer message and every
+    # outgoing free text, one call each. A failure leaves the local checks to decide.
+    guard_judge: bool = True
+    guard_judge_model: str | None = None  # defaults to llm_model
+    guard_judge_timeout_s: float = Field(default=6.0, gt=0)
 
     # Conversation engine.
     nlu_model_dir: Path | None = None  # trained intent models, keyed by data hash; default var/nlu

@@ -26,7 +26,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from assistant.compliance import INPUT_RULE_NAMES, OUTPUT_RULE_NAMES, check_output
+from assistant.compliance import INPUT_RULE_NAMES, OUTPUT_RULE_NAMES, review_output
 from assistant.nlu import NluParser
 from assistant.settings import Settings
 from assistant.storage import Database
@@ -46,12 +46,14 @@ def _prf(tp: int, fp: int, fn: int) -> tuple[float, float, float]:
     return p, r, (2 * p * r / (p + r) if p + r else 0.0)
 
 
-def score_output(rows: list[dict], model=None) -> dict:
+def score_output(rows: list[dict], model=None, judge=None) -> dict:
     per_rule = {r: Counter() for r in OUTPUT_RULE_NAMES}
-    verdict_ok, violating, caught, misses = 0, 0, 0, []
+    verdict_ok, violating, caught, judged, misses = 0, 0, 0, 0, []
     for row in rows:
         expected = set(row["violations"])
-        got = {v.rule for v in check_output(row["text"], model)}
+        review = review_output(row["text"], model, judge)
+        judged += review.judged
+        got = {v.rule for v in review.violations}
         verdict_ok += bool(expected) == bool(got)
         if expected:
             violating += 1
@@ -66,7 +68,8 @@ def score_output(rows: list[dict], model=None) -> dict:
     for c in per_rule.values():
         total.update(c)
     return {"n": len(rows), "accuracy": verdict_ok / len(rows), "violation_recall": caught / violating if violating else 1.0,
-            "exact": sum(1 for _ in rows) - len(misses), "per_rule": per_rule, "micro": total, "misses": misses}
+            "exact": sum(1 for _ in rows) - len(misses), "per_rule": per_rule, "micro": total, "misses": misses,
+            "judged": judged}
 
 
 def _handling(reply) -> str:
@@ -91,7 +94,7 @@ def score_input(rows: list[dict], parser: NluParser, settings: Settings, workdir
     engine = build_engine(settings, db, parser, kb=lambda: None, clock=ManualClock(DEFAULT_NOW), guards=guards)
     audit = AuditLog(db)
     per_rule = {r: Counter() for r in INPUT_RULE_NAMES}
-    handled_ok, leaks, misses = 0, [], []
+    handled_ok, judged, leaks, misses = 0, 0, [], []
     for row in rows:
         conv = engine.start(customer_id=CUSTOMER)
         reply = engine.handle(conv.id, CUSTOMER, row["text"])
@@ -100,7 +103,10 @@ def score_input(rows: list[dict], parser: NluParser, settings: Settings, workdir
         # "mask" is the normal answer with the personal data masked: judged by the leak check below.
         ok = got == ("answer" if expected == "mask" else expected)
         stored = " ".join(m.text for m in engine.store.messages(conv.id))
-        audited = json.dumps(list(audit.records(conversation_id=conv.id)), ensure_ascii=False)
+        records = list(audit.records(conversation_id=conv.id))
+        judged += any(r["event"] == "guard" and r["data"].get("stage") == "input" and r["data"].get("judge")
+                      for r in records)
+        audited = json.dumps(records, ensure_ascii=False)
         leaked = [p for p in row.get("pii", []) if p in reply.text or p in stored or p in audited]
         if leaked:
             leaks.append((row["id"], leaked))
@@ -118,7 +124,15 @@ def score_input(rows: list[dict], parser: NluParser, settings: Settings, workdir
             per_rule[rule]["fp"] += not want and rule in decided
             per_rule[rule]["fn"] += want and rule not in decided
     db.dispose()
-    return {"n": len(rows), "handled": handled_ok / len(rows), "leaks": leaks, "per_rule": per_rule, "misses": misses}
+    return {"n": len(rows), "handled": handled_ok / len(rows), "leaks": leaks, "per_rule": per_rule, "misses": misses,
+            "judged": judged}
+
+
+def judge_line(judge) -> str:
+    """Which readers decided: the figures with and without the LLM judge are not the same system."""
+    if judge is None:
+        return "合规判定：本地规则与学习模型（未使用 LLM 判定）"
+    return f"合规判定：本地规则 + LLM 判定（{judge.name}）；LLM 未答复的条目由本地学习模型判定"
 
 
 def _rule_table(title: str, per_rule: dict[str, Counter]) -> Table:
@@ -136,9 +150,11 @@ def run(parser: NluParser, settings: Settings, console: Console, *, split: str =
 
     guards = build_guard_models(settings, parser)
     guards.ensure_trained()
-    out = score_output(load("output", split), guards.output)
+    console.print(judge_line(guards.judge))
+    out = score_output(load("output", split), guards.output, guards.judge)
     console.print(f"[bold]输出检查[/bold]（{split}，{out['n']} 条）：判定准确率 {out['accuracy']:.3f}，"
-                  f"违规召回率 {out['violation_recall']:.3f}，规则完全一致 {out['exact']}/{out['n']}")
+                  f"违规召回率 {out['violation_recall']:.3f}，规则完全一致 {out['exact']}/{out['n']}"
+                  + (f"，LLM 判定 {out['judged']}/{out['n']} 条" if guards.judge is not None else ""))
     micro = out["micro"]
     p, r, f = _prf(micro["tp"], micro["fp"], micro["fn"])
     console.print(_rule_table("输出规则（按规则）", out["per_rule"]))
@@ -150,7 +166,8 @@ def run(parser: NluParser, settings: Settings, console: Console, *, split: str =
     with tempfile.TemporaryDirectory() as tmp:
         inp = score_input(load("input", split), parser, settings, Path(tmp), guards)
     console.print(f"[bold]输入处理[/bold]（{split}，{inp['n']} 条，经完整对话流程）：处理符合预期 {inp['handled']:.3f}，"
-                  f"个人信息泄露 {len(inp['leaks'])} 条")
+                  f"个人信息泄露 {len(inp['leaks'])} 条"
+                  + (f"，LLM 判定 {inp['judged']}/{inp['n']} 条" if guards.judge is not None else ""))
     console.print(_rule_table("输入规则（按规则，输入守卫与意图识别的判定）", inp["per_rule"]))
     if show_misses:
         for mid, text, exp, got, reply in inp["misses"]:

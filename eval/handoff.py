@@ -71,8 +71,11 @@ def run(parser: NluParser, kb, settings: Settings, console: Console, *, path: Pa
     from assistant.handoff import build_trigger_model
 
     cases = load_cases(path)
+    from eval.compliance import judge_line
+
     guards = build_guard_models(settings, parser)
     guards.ensure_trained()
+    console.print(judge_line(guards.judge))
     triggers = triggers or build_trigger_model(settings.resolved_compliance_model_dir)
     triggers.ensure_trained()
     tp = fp = fn = tn = reason_ok = 0

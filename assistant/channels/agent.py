@@ -157,14 +157,16 @@ class CheckIn(BaseModel):
 @router.post("/check")
 def check(body: CheckIn, agent: Staff, request: Request) -> dict:
     """The guard's view of a draft before it is sent: hard violations block the send, the others warn."""
-    hard, soft = _service(request).check_reply(body.text, request.app.state.guards.output)
+    guards = request.app.state.guards
+    hard, soft = _service(request).check_reply(body.text, guards.output, guards.judge)
     return {"sendable": not hard, "hard": _violations(hard), "warnings": _violations(soft)}
 
 
 def send_reply(request: HTTPConnection, ticket_id: int, agent: AgentInfo, text: str, acknowledge: bool) -> dict:
     """Guard, store, announce, and relay to channels that are not web/app (WeChat). Raises HandoffError."""
     service = _service(request)
-    result = service.reply(ticket_id, _desk(agent), text, model=request.app.state.guards.output, acknowledge=acknowledge)
+    guards = request.app.state.guards
+    result = service.reply(ticket_id, _desk(agent), text, model=guards.output, judge=guards.judge, acknowledge=acknowledge)
     _deliver(request, service.ticket_view(ticket_id, agent), result.text)
     return {"message_id": result.message_id, "text": result.text, "warnings": _violations(result.warnings)}
 

@@ -43,7 +43,8 @@ class CheckResponse(BaseModel):
 
 @router.post("/check", response_model=CheckResponse, dependencies=[Depends(limit_by_ip)])
 def check(body: CheckRequest, request: Request) -> CheckResponse:
-    violations = check_output(body.text, request.app.state.guards.output)
+    guards = request.app.state.guards
+    violations = check_output(body.text, guards.output, guards.judge)
     return CheckResponse(
         compliant=not violations,
         violations=[ViolationOut(rule=v.rule, span=v.span, start=v.start, end=v.end, message=v.message) for v in violations],

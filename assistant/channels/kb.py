@@ -86,7 +86,8 @@ def search(body: SearchRequest, kb: Annotated[KnowledgeBase, Depends(ready_kb)])
 @router.post("/answer", response_model=AnswerResponse, dependencies=[Depends(limit_by_ip)])
 def answer(body: AnswerRequest, kb: Annotated[KnowledgeBase, Depends(ready_kb)], request: Request) -> AnswerResponse:
     result = kb.answer(mask_pii(body.question).text, doc_type=body.doc_type)
-    review = review_output(result.text, request.app.state.guards.output)  # the same output guard as the conversation's replies
+    guards = request.app.state.guards
+    review = review_output(result.text, guards.output, guards.judge)  # the same output guard as the conversation's replies
     return AnswerResponse(
         answer=review.text,
         found=result.found,

@@ -11,10 +11,12 @@ violation means the message is not sent as it is (blocked, with a safe text in i
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from assistant.compliance import messages as M
 from assistant.compliance.classifier import MIN_UNIT, RuleClassifier
+from assistant.compliance.judge import ComplianceJudge, InputReading
 from assistant.compliance.pii import PII_NAMES, MaskResult, find_pii, mask_pii, normalize_width
 from assistant.compliance.rules import (
     AFTER_MENTION,
@@ -59,10 +61,12 @@ _FILLER = re.compile(r"[\s\u200b\u200c\u200d\ufeff·•\-_*~|/\\]+")
 @dataclass
 class GuardModels:
     """The learned checks: one over customer messages, one over outgoing text. Either may be absent
-    (patterns alone then decide), but the service always builds both."""
+    (patterns alone then decide), but the service always builds both. With an LLM configured, the
+    judge reads what the learned checks would (and takes their place whenever it answers)."""
 
     input: RuleClassifier | None = None
     output: RuleClassifier | None = None
+    judge: ComplianceJudge | None = None
 
     def ensure_trained(self) -> None:
         for model in (self.input, self.output):
@@ -87,6 +91,12 @@ class InputDecision:
     reply: str | None = None  # the answer to send at once, when the guard answers itself
     notice: str = ""  # a line to put before the normal answer (a masked password, say)
     priority: str | None = None
+    judged: InputReading | None = None  # the judge's reading, when it gave one
+
+    @property
+    def judge(self) -> str | None:
+        """For the audit trail: "llm" when the judge's reading counted, None when the local checks decided alone."""
+        return "llm" if self.judged is not None else None
 
     @property
     def text(self) -> str:
@@ -98,6 +108,7 @@ class OutputReview:
     text: str  # what may be sent
     violations: list[Violation] = field(default_factory=list)
     action: str = "pass"  # pass | rewritten | blocked
+    judged: bool = False  # the judge's review counted
 
     @property
     def compliant(self) -> bool:
@@ -141,10 +152,16 @@ def _is_mention(text: str, start: int, end: int) -> bool:
     return (_quoted(text, start, end) and bool(MENTION_SENTENCE.search(sentence))) or bool(HISTORY.search(sentence))
 
 
-def check_output(text: str, model: RuleClassifier | None = None) -> list[Violation]:
-    """Every violation in an outgoing text, with the exact span, for review or rewriting.
+def check_output(text: str, model: RuleClassifier | None = None, judge: ComplianceJudge | None = None) -> list[Violation]:
+    """Every violation in an outgoing text, with the exact span, for review or rewriting."""
+    return _check_output(text, model, judge)[0]
 
-    Patterns first; the learned model (when given) adds what was said without the telltale words.
+
+def _check_output(text: str, model: RuleClassifier | None, judge: ComplianceJudge | None) -> tuple[list[Violation], bool]:
+    """The violations, and whether the judge's review counted.
+
+    Patterns first; then the judge (when one is configured and answers) or else the learned model
+    adds what was said without the telltale words. Neither can clear what a pattern found.
     """
     norm = normalize_width(text)
     squashed, where = _squash(norm)
@@ -164,7 +181,15 @@ def check_output(text: str, model: RuleClassifier | None = None) -> list[Violati
         if not any(v.rule == "misleading_promotion" for v in found):
             found.append(Violation("misleading_promotion", text[fig.start():fig.end()], fig.start(), fig.end(),
                                    "展示产品业绩须同时提示“过往业绩不代表未来表现，投资有风险”。"))
-    if model is not None:
+    judged = judge.read_output(text) if judge is not None else None
+    if judged is not None:
+        seen = {v.rule for v in found}
+        for j in judged:
+            if j.rule not in seen:
+                seen.add(j.rule)
+                start, end = _locate(text, j.span)
+                found.append(Violation(j.rule, text[start:end], start, end, _RULE_BY_NAME[j.rule].message))
+    elif model is not None:
         seen = {v.rule for v in found}
         for f in model.findings(text):
             if f.rule in seen:
@@ -184,23 +209,33 @@ def check_output(text: str, model: RuleClassifier | None = None) -> list[Violati
         found.append(Violation("pii", text[f.start:f.end], f.start, f.end,
                                f"{PII_NAMES[f.kind]}未遮盖。" + _RULE_BY_NAME["pii"].message))
     found.sort(key=lambda v: (v.start, v.rule))
-    return found
+    return found, judged is not None
 
 
-def review_output(text: str, model: RuleClassifier | None = None) -> OutputReview:
+def _locate(text: str, span: str) -> tuple[int, int]:
+    """Where the judge's quotation is in the text: exactly, or by its first sentence; else the whole text."""
+    for piece in (span.strip(), *SENTENCE_END.split(span.strip())[:1]):
+        if len(piece) >= 2 and (at := text.find(piece)) >= 0:
+            return at, at + len(piece)
+    return 0, len(text)
+
+
+def review_output(text: str, model: RuleClassifier | None = None, judge: ComplianceJudge | None = None) -> OutputReview:
     """What may be sent: masked personal data, or a safe text in place of a non-compliant one."""
-    violations = check_output(text, model)
+    violations, judged = _check_output(text, model, judge)
     if not violations:
-        return OutputReview(text=text)
+        return OutputReview(text=text, judged=judged)
     if all(v.rule == "pii" for v in violations):
-        return OutputReview(text=mask_pii(text).text, violations=violations, action="rewritten")
-    return OutputReview(text=M.BLOCKED_REPLY, violations=violations, action="blocked")
+        return OutputReview(text=mask_pii(text).text, violations=violations, action="rewritten", judged=judged)
+    return OutputReview(text=M.BLOCKED_REPLY, violations=violations, action="blocked", judged=judged)
 
 
-def _input_rules(text: str, customer_id: str | None, model: RuleClassifier | None) -> list[str]:
+def _input_rules(text: str, customer_id: str | None, model: RuleClassifier | None,
+                 reading: InputReading | None = None) -> list[str]:
     squashed, _ = _squash(text)
     educational = bool(EDUCATION.search(squashed)) and not REQUEST.search(REPORTED_OFFER.sub("", squashed))
-    hits = [f.rule for f in model.findings(text)] if model is not None else []
+    # The judge's reading takes the learned check's place; it is added after the patterns, below.
+    hits = [f.rule for f in model.findings(text)] if model is not None and reading is None else []
     if educational:
         hits = [h for h in hits if _stands_in_education(h, squashed)]
     if "investment_advice" in hits and SERVICE_OBJECT.search(squashed) and not MARKET_WORDS.search(squashed):
@@ -222,6 +257,8 @@ def _input_rules(text: str, customer_id: str | None, model: RuleClassifier | Non
     if "fraud_victim" in hits and ((SCAM_REFUSED.search(squashed) and not SCAM_LOSS.search(squashed))
                                    or scam_hearsay(squashed) or settled_matter(squashed)):
         hits.remove("fraud_victim")
+    if reading is not None:  # a refusal or an alarm needs only one reader to see it
+        hits += [r for r in reading.rules if r not in hits]
     return hits
 
 
@@ -238,14 +275,24 @@ def _third_party(text: str, customer_id: str | None) -> bool:
     return any(n != customer_id for n in re.findall(r"(?<!\d)\d{6,12}(?!\d)", text) if not n.startswith(("60", "00", "30", "68")))
 
 
-def inspect_input(text: str, *, customer_id: str | None = None, model: RuleClassifier | None = None) -> InputDecision:
+def inspect_input(text: str, *, customer_id: str | None = None, model: RuleClassifier | None = None,
+                  judge: ComplianceJudge | None = None, context: Sequence[tuple[str, str]] = ()) -> InputDecision:
+    """`context` is the conversation so far as (role, masked text), for the judge only."""
     masked = mask_pii(text)
-    rules = _input_rules(normalize_width(masked.text), customer_id, model)
+    reading = judge.read_input(masked.text, context) if judge is not None else None
+    decision = _decide_input(masked, customer_id, model, reading)
+    decision.judged = reading
+    return decision
+
+
+def _decide_input(masked: MaskResult, customer_id: str | None, model: RuleClassifier | None,
+                  reading: InputReading | None) -> InputDecision:
+    rules = _input_rules(normalize_width(masked.text), customer_id, model, reading)
     pii_rules = (["credential"] if masked.has_credential else []) + (["pii"] if masked.kinds - {"credential"} else [])
     notice = M.CREDENTIAL_WARNING if masked.has_credential else ""
     if rules == ["prompt_injection"] and _ASKS_MEANING.search(masked.text):
         # "ignore all previous instructions 是什么意思？" is answered with a fixed explanation: the
-        # text itself goes no further (not to the classifier's reply, not to an LLM).
+        # text itself goes no further (not to the classifier's reply, not to an answering LLM).
         return InputDecision(masked, rules, "answer", reply=M.INJECTION_EXPLAINED)
     if "fraud_victim" in rules:
         return InputDecision(masked, rules + pii_rules, "escalate", reply=notice + M.FRAUD_WARNING, priority="urgent")

@@ -44,6 +44,7 @@ from assistant.handoff import (
     asks_question,
     evaluate,
     informational,
+    judged_view,
     learned_view,
     mild_frustration,
     not_a_request_for_person,
@@ -173,7 +174,10 @@ class ConversationEngine:
         state = DialogueState.model_validate(conv.state or {})
         decision, turn = self._inbound(conv, text, channel, now)
         parse = turn.parse
-        turn.on_partial, turn.learned = on_partial, learned_view(self.triggers, turn.text)
+        # The judge's reading of the message, when it gave one, stands in for the learned handoff check.
+        turn.on_partial = on_partial
+        turn.learned = judged_view(decision.judged.handoff) if decision.judged is not None else \
+            learned_view(self.triggers, turn.text)
         if decision.reply is not None:
             reply = self._guard_reply(turn, state, decision)
         else:
@@ -251,13 +255,14 @@ class ConversationEngine:
                  **message_in: Any) -> tuple[InputDecision, Turn]:
         """The input guard, then the parser on the masked text, and both in the turn's audit trail.
         Only the masked text goes further: to the parser, the state, the store, the audit and any LLM."""
-        decision = inspect_input(text, customer_id=conv.customer_id, model=self.guards.input)
+        decision = inspect_input(text, customer_id=conv.customer_id, model=self.guards.input, judge=self.guards.judge,
+                                 context=self._context(conv) if self.guards.judge is not None else ())
         parse = self.parser.parse(decision.text, now.date())
         turn = Turn(conversation=conv, text=parse.text, parse=parse, now=now)
         actor = f"customer:{conv.customer_id}" if conv.customer_id else "visitor"
         turn.record("message_in", actor=actor, text=decision.text, channel=channel or conv.channel, **message_in)
         turn.record("guard", actor="system", stage="input", handling=decision.handling, rules=decision.rules,
-                    masked=sorted(decision.masked.kinds))
+                    masked=sorted(decision.masked.kinds), judge=decision.judge)
         return decision, turn
 
     def _while_agent(self, conv: Conversation, text: str, channel: str | None, now: datetime) -> Reply:
@@ -318,9 +323,11 @@ class ConversationEngine:
         elif (reply.intent in _DISCLOSED_INTENTS and reply.action == "answer_from_kb" and reply.citations
               and _INVESTMENT_CONTENT.search(reply.text) and RISK_DISCLOSURE not in reply.text):
             reply.text += "\n" + RISK_DISCLOSURE
-        review = review_output(reply.text, self.guards.output if reply.action in _FREE_TEXT else None)
+        free = reply.action in _FREE_TEXT
+        review = review_output(reply.text, self.guards.output if free else None, self.guards.judge if free else None)
         turn.record("guard", actor="system", stage="output", action=review.action,
-                    rules=sorted({v.rule for v in review.violations}), spans=[v.span for v in review.violations])
+                    rules=sorted({v.rule for v in review.violations}), spans=[v.span for v in review.violations],
+                    judge="llm" if review.judged else None)
         if review.action != "pass":
             turn.blocked = review.action == "blocked"
             reply.text = review.text
@@ -741,8 +748,8 @@ class ConversationEngine:
         """Pass a streamed answer on sentence by sentence, each prefix checked by the output guard
         first; after the first violation nothing more is shown (the final, reviewed reply replaces
         the draft)."""
-        if sink is None:
-            return None
+        if sink is None or self.guards.judge is not None:
+            return None  # with a judge, nothing is shown before it has read the whole reply
         shown, stopped = 0, False
 
         def on_text(so_far: str) -> None:
@@ -761,6 +768,10 @@ class ConversationEngine:
         return on_text
 
     # --- helpers ---
+
+    def _context(self, conv: Conversation) -> list[tuple[str, str]]:
+        """The last few messages (masked, as stored), oldest first, for the judge's reading."""
+        return [(m.role, m.text) for m in self.store.recent(conv.id, self.guards.judge.context_turns)]
 
     def _ask(self, turn: Turn, state: DialogueState, label: str, slot: str, slots: dict, question: str) -> Reply:
         state.pending_slot = PendingSlot(intent=label, slot=slot, slots=slots)

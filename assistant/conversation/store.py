@@ -100,6 +100,13 @@ class ConversationStore:
             log.append_in(s, events, now)
             return True
 
+    def recent(self, conversation_id: str, n: int) -> list[ConversationMessage]:
+        """The last n messages, oldest first."""
+        with self.db.session() as s:
+            rows = s.scalars(select(ConversationMessage).where(ConversationMessage.conversation_id == conversation_id)
+                             .order_by(ConversationMessage.id.desc()).limit(n)).all()
+        return list(reversed(rows))
+
     def messages(self, conversation_id: str, *, after_id: int = 0, limit: int = 50) -> list[ConversationMessage]:
         with self.db.session() as s:
             return list(s.scalars(

@@ -66,6 +66,13 @@ def learned_view(model: RuleClassifier | None, text: str) -> LearnedView:
     return LearnedView(reason, scores)
 
 
+def judged_view(reason: str | None) -> LearnedView:
+    """The guard judge's reading (compliance/judge.py) in the learned check's place: sure of its
+    reason, and of no other; no reason at all is the same doubt that holds back the broad patterns."""
+    reason = reason if reason in LEARNED_REASONS else None
+    return LearnedView(reason, {r: 1.0 if r == reason else 0.0 for r in LEARNED_REASONS})
+
+
 def learned_scores(model: RuleClassifier | None, text: str) -> dict[str, float]:
     """The model's probability of each reason for the message (its most telling sentence's)."""
     if model is None:

@@ -271,15 +271,16 @@ class HandoffService:
             })
             return view
 
-    def check_reply(self, text: str, model=None) -> tuple[list[Violation], list[Violation]]:
+    def check_reply(self, text: str, model=None, judge=None) -> tuple[list[Violation], list[Violation]]:
         """(hard, soft) violations of an agent's draft."""
-        violations = check_output(text, model)
+        violations = check_output(text, model, judge)
         return [v for v in violations if v.rule in HARD_RULES], [v for v in violations if v.rule not in HARD_RULES]
 
-    def reply(self, ticket_id: int, agent: AgentInfo, text: str, *, model=None, acknowledge: bool = False) -> SendResult:
+    def reply(self, ticket_id: int, agent: AgentInfo, text: str, *, model=None, judge=None,
+              acknowledge: bool = False) -> SendResult:
         """Store the agent's reply for the customer, after the output guard: hard violations block it (422),
         softer ones need the agent's acknowledgement."""
-        hard, soft = self.check_reply(text, model)
+        hard, soft = self.check_reply(text, model, judge)
         if hard:
             raise HandoffError(422, "guard_blocked", "回复含有不合规内容，未发送。请修改后重新发送。", hard + soft)
         if soft and not acknowledge:

@@ -158,7 +158,7 @@ def test_a_blocked_preview_leaves_nothing_to_confirm(engine, monkeypatch) -> Non
     from assistant.compliance import OutputReview, Violation
     from assistant.conversation import engine as engine_module
 
-    def block_previews(text, model=None):
+    def block_previews(text, model=None, judge=None):
         if "请核对以下委托信息" in text:
             return OutputReview(text="blocked", violations=[Violation("investment_advice", "x", 0, 1, "m")], action="blocked")
         return OutputReview(text=text)
