@@ -98,11 +98,18 @@ def test_a_message_stored_by_one_worker_reaches_a_socket_on_another(tmp_path, sm
     assert [e["message"]["role"] for e in pushed] == ["customer", "assistant"]
 
 
-def _streamed_turn(tmp_path, small_kb_dir, answer: str) -> tuple[list[dict], list[dict]]:
+def _streamed_turn(tmp_path, small_kb_dir, answer: str, judge: str | None = None) -> tuple[list[dict], list[dict]]:
     """One knowledge question over the socket, the LLM (a local fake) streaming `answer` in pieces
-    of three characters; returns the LLM's requests and the events up to the final reply."""
-    with FakeOpenAI(lambda messages: answer, chunk_chars=3) as server:
-        settings = app_settings(tmp_path, small_kb_dir, llm_base_url=server.base_url, llm_timeout_s=10)
+    of three characters; returns the LLM's requests and the events up to the final reply. With
+    `judge` (its JSON answer to the output review), the guard judge is on; without, it is off."""
+    def reply(messages: list[dict]) -> str:
+        if "合规审查员" not in messages[0]["content"]:
+            return answer
+        return judge if "<text>" in messages[-1]["content"] else '{"rules": [], "handoff": null}'
+
+    with FakeOpenAI(reply, chunk_chars=3) as server:
+        settings = app_settings(tmp_path, small_kb_dir, llm_base_url=server.base_url, llm_timeout_s=10,
+                                guard_judge=judge is not None)
         with TestClient(create_app(settings, ingest_in_background=False)) as client:
             cid = client.post("/v1/conversations", headers=ME).json()["id"]
             with client.websocket_connect(f"/v1/conversations/{cid}/stream", headers=ME) as ws:
@@ -131,6 +138,17 @@ def test_a_streamed_answer_stops_at_a_violation_and_the_final_reply_is_the_guard
     reply = events[-1]["reply"]
     assert "稳赚" not in reply["text"] and "20%" not in reply["text"]
     assert any(flag.startswith("output:") for flag in reply["flags"])
+
+
+def test_with_the_guard_judge_nothing_shows_before_it_has_read_the_answer(tmp_path, small_kb_dir) -> None:
+    answer = "卖出股票时，按成交金额的0.05%缴纳印花税[1]。这类费用各家都一样，但我们家的服务您用过就离不开了[1]。"
+    verdict = '{"violations": [{"rule": "misleading_promotion", "span": "我们家的服务您用过就离不开了"}]}'
+    requests, events = _streamed_turn(tmp_path, small_kb_dir, answer, judge=verdict)
+    assert [e for e in events if e["type"] == "partial"] == []
+    reply = events[-1]["reply"]
+    assert "离不开" not in reply["text"] and "output:misleading_promotion" in reply["flags"]
+    judged = [r for r in requests if "合规审查员" in r["messages"][0]["content"]]
+    assert len(judged) == 2  # the customer's message on the way in, the answer on the way out
 
 
 def test_turns_over_the_socket_count_against_the_rate_limit_and_the_stream_goes_on(tmp_path, small_kb_dir) -> None:
