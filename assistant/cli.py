@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from contextlib import contextmanager
 
 import typer
 from rich.console import Console
@@ -188,19 +189,36 @@ def eval_compliance(
     split: str = typer.Option("test", help="test (the figure to report), or dev or dev2 (used while writing the rules)"),
     misses: bool = typer.Option(True, help="list every text judged differently from its label"),
     judge: bool = typer.Option(True, help="with an LLM configured, let it judge too (--no-judge: the local checks alone)"),
+    judge_readings: str = typer.Option(None, help="recorded judge readings (JSON Lines, eval/judge_replay.py) to judge with"),
 ) -> None:
     """Output-guard accuracy and recall, per-rule precision/recall, and hostile inputs through the whole pipeline."""
     from eval.compliance import run
 
-    result = run(_parser(), _judged_settings(judge), console, split=split, show_misses=misses)
+    with _judged_settings(judge, judge_readings) as settings:
+        result = run(_parser(), settings, console, split=split, show_misses=misses)
     out, inp = result["output"], result["input"]
     if out["accuracy"] < 0.98 or out["violation_recall"] < 0.98 or inp["handled"] < 1.0 or inp["leaks"]:
         raise typer.Exit(code=1)
 
 
-def _judged_settings(judge: bool):
+@contextmanager
+def _judged_settings(judge: bool, readings: str | None = None):
+    """The settings to evaluate with: the judge off, or its recorded readings served as the LLM
+    (any other prompt to that LLM is refused, so answers and summaries fall back as without one)."""
     settings = get_settings()
-    return settings if judge else settings.model_copy(update={"guard_judge": False})
+    if not judge:
+        yield settings.model_copy(update={"guard_judge": False})
+    elif readings is None:
+        yield settings
+    else:
+        from pathlib import Path
+
+        from eval.judge_replay import JudgeReplay, load_readings
+
+        with JudgeReplay(load_readings(Path(readings))) as replay:
+            yield settings.model_copy(update={"llm_base_url": replay.base_url, "llm_api_key": None, "guard_judge": True,
+                                              "guard_judge_model": f"recorded readings: {Path(readings).name}"})
+            console.print(f"记录的判定：被问 {replay.asked} 次，有记录 {replay.answered} 次")
 
 
 agent_app = typer.Typer(help="Staff accounts for the agent console.", no_args_is_help=True)
@@ -246,6 +264,7 @@ def eval_handoff(
     split: str = typer.Option("dev", help="dev or dev2 (to tune on) or test (the figure to report)"),
     data: str = typer.Option(None, help="a JSON Lines file instead of eval/datasets/handoff_<split>.jsonl"),
     judge: bool = typer.Option(True, help="with an LLM configured, let it judge too (--no-judge: the local checks alone)"),
+    judge_readings: str = typer.Option(None, help="recorded judge readings (JSON Lines, eval/judge_replay.py) to judge with"),
 ) -> None:
     """Escalation triggers on scripted conversations: precision, recall, reason accuracy, the misses."""
     from pathlib import Path
@@ -260,7 +279,8 @@ def eval_handoff(
     if not kb.ready:
         console.print("首次使用，正在建立知识库索引……")
         kb.ingest()
-    result = run(_parser(), kb, _judged_settings(judge), console, path=path)
+    with _judged_settings(judge, judge_readings) as settings:
+        result = run(_parser(), kb, settings, console, path=path)
     if result["precision"] < 0.95 or result["recall"] < 0.95:
         raise typer.Exit(code=1)
 

@@ -201,3 +201,26 @@ def test_with_a_judge_no_draft_is_shown_before_it_has_read_the_reply(with_judge,
         db.dispose()
     assert "0.05%" in answer.text
     assert (partials == []) == with_judge  # without a judge, checked sentences stream as they come
+
+
+def test_recorded_readings_replay_as_the_judge(tmp_path, guard_models) -> None:
+    """`eval --judge-readings`: a recorded reading answers its text; any other text is left to the
+    local checks, and any other prompt (an answer, a summary) is refused so it falls back."""
+    import httpx
+
+    from eval.judge_replay import JudgeReplay, load_readings
+
+    path = tmp_path / "readings.jsonl"
+    path.write_text(json.dumps({"kind": "output", "text": HINTED_TIP,
+                                "answer": {"violations": [{"rule": "investment_advice", "span": HINTED_TIP}]}},
+                               ensure_ascii=False) + "\n", encoding="utf-8")
+    with JudgeReplay(load_readings(path)) as replay:
+        judge = build_judge(make_settings(tmp_path / "var", PROJECT_ROOT / "knowledge_base", llm_base_url=replay.base_url))
+        recorded = review_output(HINTED_TIP, guard_models.output, judge)
+        other = review_output("卖出股票按成交金额的0.05%缴纳印花税。", guard_models.output, judge)
+        answer = httpx.post(f"{replay.base_url}/chat/completions",
+                            json={"model": "x", "messages": [{"role": "user", "content": "卖股票交什么税"}]})
+    assert recorded.action == "blocked" and recorded.judged
+    assert other.action == "pass" and not other.judged
+    assert answer.status_code == 503
+    assert (replay.asked, replay.answered) == (2, 1)
