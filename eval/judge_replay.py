@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import json
 import re
-import socket
-import threading
 import time
 from pathlib import Path
 
-import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+
+from eval.local_server import LocalServer
 
 _UNDER_REVIEW = {"input": re.compile(r"<message>\n(.*)\n</message>", re.DOTALL),
                  "output": re.compile(r"<text>\n(.*)\n</text>", re.DOTALL)}
@@ -34,7 +33,7 @@ def load_readings(path: Path) -> dict[tuple[str, str], dict]:
     return readings
 
 
-class JudgeReplay:
+class JudgeReplay(LocalServer):
     """A with-block: a uvicorn server on a free loopback port; `base_url` for the settings."""
 
     def __init__(self, readings: dict[tuple[str, str], dict]) -> None:
@@ -60,23 +59,4 @@ class JudgeReplay:
                     "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": text}}],
                     "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}}
 
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            self.port = probe.getsockname()[1]
-        self._server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning"))
-        self._thread = threading.Thread(target=self._server.run, daemon=True)
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/v1"
-
-    def __enter__(self) -> JudgeReplay:
-        self._thread.start()
-        deadline = time.time() + 10
-        while not self._server.started and time.time() < deadline:
-            time.sleep(0.02)
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._server.should_exit = True
-        self._thread.join(timeout=5)
+        super().__init__(app)

@@ -1,5 +1,6 @@
 """A FastAPI app served by uvicorn on a free loopback port, in a thread, for a with-block: the
-base of the fake outside services (an OpenAI-compatible LLM, the WeChat API)."""
+base of the recorded judge (judge_replay.py) and of the tests' fake outside services (an
+OpenAI-compatible LLM, the WeChat API)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,10 @@ class LocalServer:
             self.port = probe.getsockname()[1]
         self._server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning"))
         self._thread = threading.Thread(target=self._server.run, daemon=True)
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/v1"
 
     def __enter__(self):
         self._thread.start()
