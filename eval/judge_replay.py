@@ -59,4 +59,4 @@ class JudgeReplay(LocalServer):
                     "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": text}}],
                     "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}}
 
-        super().__init__(app)
+        super().__init__(app, prefix="/v1")

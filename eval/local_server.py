@@ -12,7 +12,8 @@ import uvicorn
 
 
 class LocalServer:
-    def __init__(self, app) -> None:
+    def __init__(self, app, prefix: str = "") -> None:
+        self.prefix = prefix  # the API's root under the origin: "/v1" for the OpenAI protocol
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
             self.port = probe.getsockname()[1]
@@ -21,7 +22,7 @@ class LocalServer:
 
     @property
     def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/v1"
+        return f"http://127.0.0.1:{self.port}{self.prefix}"
 
     def __enter__(self):
         self._thread.start()

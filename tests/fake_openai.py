@@ -45,7 +45,7 @@ class FakeOpenAI(LocalServer):
                 "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
             }
 
-        super().__init__(app)
+        super().__init__(app, prefix="/v1")
 
     def _chunks(self, body: dict):
         text = self.reply(body["messages"])

@@ -86,10 +86,6 @@ class FakeWeChat(LocalServer):
 
         super().__init__(app)
 
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
     def login_code(self, openid: str) -> str:
         """What wx.login would give the mini-program of this user."""
         code = f"code-{openid}-{len(self.codes)}-{time.monotonic_ns()}"
