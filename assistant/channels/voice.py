@@ -8,12 +8,13 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, File, Request, UploadFile
 from pydantic import BaseModel
 
+from assistant.domain import Turn
 from assistant.channels.auth import current_customer
 from assistant.channels.errors import ApiError
 from assistant.channels.events import conversation_channel
 from assistant.channels.ratelimit import limit_by_ip, limit_turns
 from assistant.compliance import mask_pii
-from assistant.conversation import ConversationEngine, ConversationNotFound
+from assistant.conversation import ConversationPipeline, ConversationNotFound
 from assistant.domain import Reply
 from assistant.speech import AudioError, SpeechBusy, SpeechRecognizer, SpeechUnavailable, Transcript
 
@@ -26,7 +27,7 @@ def speech(request: Request) -> SpeechRecognizer:
     return request.app.state.speech
 
 
-def engine(request: Request) -> ConversationEngine:
+def engine(request: Request) -> ConversationPipeline:
     return request.app.state.engine
 
 
@@ -73,7 +74,7 @@ def stt(recognizer: Annotated[SpeechRecognizer, Depends(speech)],
              dependencies=[Depends(limit_turns)])
 def voice(conversation_id: str, customer: Customer, request: Request,
           recognizer: Annotated[SpeechRecognizer, Depends(speech)],
-          conversations: Annotated[ConversationEngine, Depends(engine)],
+          conversations: Annotated[ConversationPipeline, Depends(engine)],
           audio: Annotated[UploadFile, File(description="the customer's spoken turn")]) -> dict:
     try:
         conversations.conversation_for(conversation_id, customer)  # before the costly part
@@ -81,8 +82,8 @@ def voice(conversation_id: str, customer: Customer, request: Request,
         raise ApiError(404, "conversation_not_found", "会话不存在或已失效，请重新开始对话。") from None
     transcript = _transcribe(recognizer, audio)
     try:
-        reply = conversations.handle(conversation_id, customer, transcript.text, channel="voice",
-                                     transcript_confidence=transcript.confidence)
+        reply = conversations.handle(Turn(conversation_id=conversation_id, customer_id=customer, text=transcript.text,
+                                          channel="voice", transcript_confidence=transcript.confidence))
     except ConversationNotFound:
         raise ApiError(404, "conversation_not_found", "会话不存在或已失效，请重新开始对话。") from None
     # A page streaming this conversation shows the spoken turn and its reply like typed ones.

@@ -38,8 +38,9 @@ from assistant.channels.ratelimit import Counter, InProcessCounter, limit_by_ip,
 from assistant.channels.wechat_api import BadLoginCode, InProcessTokenCache, RedisTokenCache, WeChatApi, WeChatApiError
 from assistant.channels.wechat_text import format_reply, split_text
 from assistant.compliance import AuditEvent, AuditLog, mask_pii
-from assistant.conversation import ConversationEngine, ConversationNotFound
+from assistant.conversation import ConversationPipeline, ConversationNotFound
 from assistant.conversation import templates as T
+from assistant.domain import Turn
 from assistant.settings import Settings
 from assistant.storage import Database, WeChatBinding, WeChatInbound, WeChatOutbox, WeChatSession
 from assistant.storage.types import SHANGHAI
@@ -363,7 +364,7 @@ class WeChatStore:
 
 
 class WeChatChannel:
-    def __init__(self, settings: Settings, db: Database, engine: ConversationEngine, events: EventBus,
+    def __init__(self, settings: Settings, db: Database, engine: ConversationPipeline, events: EventBus,
                  api: WeChatApi | None = None, counter: Counter | None = None) -> None:
         self.settings = settings
         # WeChat's servers send every push from a few addresses: the per-IP limit cannot tell users
@@ -487,7 +488,8 @@ class WeChatChannel:
             return None, RATE_LIMITED_REPLY if mine == 1 or (mine <= 0 and shared > 0) else ""
         try:
             conversation_id = self._conversation(job.openid, customer)
-            reply = self.engine.handle(conversation_id, customer, text, channel="wechat")
+            reply = self.engine.handle(Turn(conversation_id=conversation_id, customer_id=customer, text=text,
+                                            channel="wechat"))
         except Exception:
             log.exception("wechat turn failed")
             return None, BUSY_REPLY
@@ -542,7 +544,7 @@ class WeChatChannel:
         self.wake()
 
 
-def build_wechat(settings: Settings, db: Database, engine: ConversationEngine, events: EventBus,
+def build_wechat(settings: Settings, db: Database, engine: ConversationPipeline, events: EventBus,
                  counter: Counter | None = None) -> WeChatChannel | None:
     """The channel, or None when WeChat is not configured (the endpoints then answer 503)."""
     return WeChatChannel(settings, db, engine, events, counter=counter) if settings.wechat_configured else None

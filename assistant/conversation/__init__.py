@@ -1,6 +1,9 @@
-"""The turn pipeline, dialogue state and reply templates."""
+"""The conversation: the turn pipeline, the policy, the flows and repair patterns, and the store."""
 
-from assistant.conversation.engine import CONFIRM_TTL, ConversationEngine
+from assistant.conversation.flows import CONFIRM_TTL
+from assistant.conversation.pipeline import ConversationPipeline
 from assistant.conversation.store import ConversationNotFound, ConversationStore, DialogueState
+from assistant.conversation.turn import Services
 
-__all__ = ["CONFIRM_TTL", "ConversationEngine", "ConversationNotFound", "ConversationStore", "DialogueState"]
+__all__ = ["CONFIRM_TTL", "ConversationNotFound", "ConversationPipeline", "ConversationStore", "DialogueState",
+           "Services"]

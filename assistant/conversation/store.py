@@ -6,12 +6,17 @@ the policy needs): it survives restarts and is shared by every worker.
 
 from __future__ import annotations
 
+import hashlib
+import threading
 import uuid
+import weakref
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, Field
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from assistant.compliance import AuditEvent, AuditLog
 from assistant.storage import Conversation, ConversationMessage, Database, MessageRating
@@ -24,22 +29,44 @@ class PendingSlot(BaseModel):
 
 
 class PendingAction(BaseModel):
-    kind: str  # place_order | cancel_order
+    kind: str  # place_order | cancel_order | reverse_repo
     slots: dict[str, Any] = Field(default_factory=dict)  # the dialogue slots the preview came from
     draft: dict[str, Any] = Field(default_factory=dict)  # OrderDraft fields for place_order
     request: dict[str, Any] | None = None  # the checked OrderRequest
     order_id: str | None = None  # for cancel_order
     summary: str = ""
+    readback: str = ""  # the preview as shown, read back when the answer is not an explicit yes
     idempotency_key: str
     created_at: datetime
     expires_at: datetime
 
 
+class PendingSecurity(BaseModel):
+    """A security heard by its sound only (毛台 → 贵州茅台), waiting for the customer to confirm it."""
+
+    intent: str
+    slots: dict[str, Any]  # the request's slots, the candidate security in them
+
+
+class Refusal(BaseModel):
+    """The last thing the assistant declined, kept to explain it ("为啥不让我买") and to correct it."""
+
+    intent: str
+    reasons: list[str]
+    slots: dict[str, Any] = Field(default_factory=dict)  # an order preview that failed its checks
+
+
 class DialogueState(BaseModel):
     last_intent: str | None = None
     last_slots: dict[str, Any] = Field(default_factory=dict)
+    last_security: dict[str, Any] | None = None  # the security last talked about: "它", "买100股它"
+    last_permission: str | None = None  # the permission last talked about: "那怎么开"
+    last_refusal: Refusal | None = None
+    last_order: dict[str, Any] | None = None  # the order last executed here: {"order_id", "at"}
+    last_reply: str = ""  # the last reply's text, for "再说一遍"
     pending_slot: PendingSlot | None = None
     pending_action: PendingAction | None = None
+    pending_security: PendingSecurity | None = None
     pending_readback: str | None = None  # a spoken request read back to the customer, awaiting "对"
     unanswered_run: int = 0  # turns in a row the assistant could not answer (two hand over to a person)
     refusal_run: int = 0  # turns in a row the input guard refused
@@ -52,6 +79,34 @@ class ConversationNotFound(Exception):
 class ConversationStore:
     def __init__(self, db: Database) -> None:
         self.db = db
+        # SQLite serves one process: a lock per conversation in memory is enough there.
+        self._local_locks: weakref.WeakValueDictionary[str, threading.Lock] = weakref.WeakValueDictionary()
+        self._guard = threading.Lock()
+
+    @contextmanager
+    def turn_lock(self, conversation_id: str) -> Iterator[None]:
+        """One turn at a time on a conversation, across workers: two tabs or a retried 确认 must not
+        both read the same pending order and both act on it. On PostgreSQL a session advisory lock
+        keyed by the conversation (no row stays locked while the turn runs, so nothing else waits
+        on a slow answer); elsewhere a lock in this process."""
+        if self.db.engine.dialect.name == "postgresql":
+            key = int.from_bytes(hashlib.sha256(conversation_id.encode()).digest()[:8], "big", signed=True)
+            with self.db.engine.connect() as conn:
+                conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": key})
+                conn.commit()
+                try:
+                    yield
+                finally:
+                    conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
+                    conn.commit()
+            return
+        with self._guard:
+            lock = self._local_locks.get(conversation_id)
+            if lock is None:
+                lock = threading.Lock()
+                self._local_locks[conversation_id] = lock
+        with lock:
+            yield
 
     def create(self, *, customer_id: str | None, channel: str, now: datetime) -> Conversation:
         with self.db.session() as s:

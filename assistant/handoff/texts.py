@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 # --- human handoff ----------------------------------------------------------------------------------
 # What the customer is told when a trigger (rather than their own request) hands the conversation over.
 HANDOFF_LEADS = {
@@ -35,3 +37,19 @@ ALREADY_CALLBACK = "您已登记人工回电，客服会尽快与您联系；您
 NOTED = "好的，收到。如需查询账户、了解业务规则，我随时为您服务；需要人工客服也可以直接回复“人工”。"
 MILD_FRUSTRATION = ("理解您的心情，市场波动难免让人着急。如需查询持仓、委托或了解相关规则，我随时为您服务；"
                     "需要人工客服也可以回复“人工”。")
+
+# A call-back is said on its own: what was said about a live transfer ("正在为您转接……请稍候") is not true
+# for it, so those sentences give way, and a reply left empty opens with the reason's own words.
+CALLBACK_OPENINGS = {
+    "customer_request": "好的。",
+    "complaint": "非常抱歉给您带来了不好的体验。",
+    "negative_sentiment": "非常抱歉给您带来了不好的体验。",
+    "unanswered": "抱歉，这个问题我暂时没能解答好。",
+    "licensed_advice": "您咨询的是个性化的投资建议或资产配置，需要由具有投资顾问资格的持牌人员为您解答。",
+}
+
+
+def without_transfer(text: str) -> str:
+    """The text less its sentences about being transferred now or asked to hold."""
+    sentences = re.split(r"(?<=[。！？\n])", text)
+    return "".join(s for s in sentences if "转接" not in s and "请稍候" not in s).strip()

@@ -152,9 +152,20 @@ class SecurityMaster:
                 window = span_text[i : i + n]
                 if _is_common_word(window):
                     continue  # 没得 sounds like 美的 but is an ordinary word
+                if _unit_word(text, start, window):
+                    continue  # "1天期" is a tenor, not 天齐锂业; "10万手" is a size
                 _, s = hits[0]
                 found.append((start, s.ref(window, "pinyin")))
                 taken.append((start, start + n))
+
+
+_UNIT_CHARS = set("天期万手股元块份张年月日号周")
+_NUMERAL = re.compile(r"[\d零〇一二两三四五六七八九十百千万]$")
+
+
+def _unit_word(text: str, start: int, window: str) -> bool:
+    """A sound-alike window that opens with a unit or tenor word right after a number is that unit."""
+    return window[0] in _UNIT_CHARS and bool(_NUMERAL.search(text[:start]))
 
 
 def _is_word_boundary(text: str, start: int, end: int) -> bool:

@@ -23,6 +23,7 @@ _NUM = rf"(?:\d+(?:\.\d+)?|[{_CN_NUM}]+)"
 _QTY = re.compile(rf"({_NUM})\s*(股|手|张|份)")
 _QTY_ALL = re.compile(r"全部|全仓|所有|清仓|全卖|都卖|梭哈")
 _QTY_HALF = re.compile(r"一半|半仓|二分之一")
+_QTY_THIRD = re.compile(r"三分之一|1/3")
 _PRICE_YUAN = re.compile(rf"({_NUM})\s*(?:元|块|rmb|RMB)(?:钱)?\s*([{_CN_NUM}\d])?(?!\s*(?:股|手|钱的|市值))")
 _PRICE_AT = re.compile(r"(?:价格|价位|限价|挂|以|按|@|价)\s*[:：]?\s*(\d+(?:\.\d+)?)(?!\s*(?:股|手|%|万|天|号|日|月))")
 _MARKET = re.compile(r"市价|对手价|最优价|现价|立即成交|马上成交")
@@ -74,6 +75,8 @@ def extract_quantity(text: str) -> tuple[int | None, str | None]:
             return shares, "shares"
     if _QTY_HALF.search(text):
         return None, "half"
+    if _QTY_THIRD.search(text):
+        return None, "third"
     if _QTY_ALL.search(text):
         return None, "all"
     return None, None

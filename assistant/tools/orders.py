@@ -31,7 +31,7 @@ class OrderDraft(BaseModel):
     code: str
     side: Literal["buy", "sell"]
     quantity: int | None = Field(default=None, gt=0)
-    quantity_mode: Literal["shares", "all", "half"] | None = None
+    quantity_mode: Literal["shares", "all", "half", "third"] | None = None
     price_type: Literal["limit", "market", "limit_up", "limit_down"]
     price: Decimal | None = None
 
@@ -76,10 +76,16 @@ class OrderDesk:
 
         session = self.brokerage.session_status()
         if not session.open:
-            problems.append(
-                f"现在不在交易时间（{session.reason}），本渠道不受理非交易时间的委托。"
-                f"下一个可委托时段从 {_fmt_time(session.next_open)} 开始，届时可再来下单。"
-            )
+            # Our App's 预埋单: a limit order is held and sent when the next session opens; a market
+            # order has no price to hold, so it waits for continuous trading.
+            if draft.price_type == "market":
+                problems.append(
+                    f"现在不在交易时间（{session.reason}），市价委托只在连续竞价时段受理。您可以改为限价委托作为预埋单，"
+                    f"于 {_fmt_time(session.next_open)} 开市时报送交易所；或在开市后再用市价下单。"
+                )
+            else:
+                notes.append(f"现在不在交易时间（{session.reason}），这笔委托将作为预埋单，于 {_fmt_time(session.next_open)} "
+                             "开市时报送交易所，报送前可以撤单；开市后按价格优先、时间优先的原则撮合，不保证成交。")
 
         if draft.price_type == "market":
             est_price = q.last
@@ -110,12 +116,12 @@ class OrderDesk:
             available = self.brokerage.balance(customer_id).available
 
         quantity = draft.quantity or 0
-        if draft.quantity_mode in ("all", "half"):
-            if draft.side == "sell":
-                quantity = sellable if draft.quantity_mode == "all" else round_lot_down(sec, sellable // 2)
-            else:
-                most = affordable_quantity(sec, available, est_price) if est_price > 0 else 0
-                quantity = most if draft.quantity_mode == "all" else round_lot_down(sec, most // 2)
+        if draft.quantity_mode in ("all", "half", "third"):
+            base = sellable if draft.side == "sell" else \
+                (affordable_quantity(sec, available, est_price) if est_price > 0 else 0)
+            quantity, note = fraction_of(sec, draft.side, draft.quantity_mode, base, held)
+            if note:
+                notes.insert(0, note)
             if quantity <= 0:
                 problems.append("按您的" + ("可卖数量" if draft.side == "sell" else "可用资金") + "计算，可委托数量不足一个交易单位。")
 
@@ -167,3 +173,25 @@ class OrderDesk:
             customer_level=customer_level, last_price=q.last, limit_up=q.limit_up, limit_down=q.limit_down, est_price=est_price,
             est_amount=amount, est_fees=fees, problems=problems, risk_notes=notes,
         )
+
+
+_FRACTIONS = {"half": (2, "一半"), "third": (3, "三分之一")}
+
+
+def fraction_of(sec, side: str, mode: str, base: int, held: int) -> tuple[int, str]:
+    """Shares for 全部 / 一半 / 三分之一 of `base` (sellable shares, or what the cash buys), rounded
+    down to whole lots, with the sentence that says how. Selling everything may include an odd lot
+    (零股, fewer than 100 shares), which can only be sold all at once."""
+    what = "可卖数量" if side == "sell" else "可用资金可买数量"
+    if mode == "all":
+        return base, (f"“全部”按您的{what} {base} 股计算。" if base else "")
+    parts, word = _FRACTIONS[mode]
+    exact = base // parts
+    quantity = round_lot_down(sec, exact)
+    if quantity == exact:
+        return quantity, f"“{word}”按您的{what} {base} 股计算为 {quantity} 股。"
+    unit = {"star": "200 股起、以 1 股递增", "bse": "100 股起、以 1 股递增"}.get(sec.board, "100 股（一手）的整数倍")
+    note = f"“{word}”按您的{what} {base} 股计算为 {base / parts:g} 股，委托数量须为{unit}，已向下取整为 {quantity} 股。"
+    if side == "sell" and held % 100:
+        note += "不足 100 股的零股只能一次性全部卖出。"
+    return quantity, note

@@ -87,6 +87,13 @@ def session_check(now: datetime) -> SessionCheck:
     return SessionCheck(False, at(next_trading_day(today), MORNING[0]), "今天不是交易日")
 
 
+def session_day(when: datetime) -> date:
+    """The trading day an order placed at `when` is for: today's during or before today's session,
+    the next trading day's after the close, at weekends and on holidays (a 预埋单)."""
+    check = session_check(when)
+    return when.astimezone(SHANGHAI).date() if check.open else check.next_open.date()
+
+
 def band(security: Security) -> Decimal:
     if security.kind == "stock" and security.is_st:
         return Decimal("0.05")

@@ -11,6 +11,7 @@ import time
 
 import pytest
 
+from assistant.domain import Turn
 from assistant.compliance import build_judge, check_output, inspect_input, review_output
 from assistant.compliance.judge import COOL_DOWN_S
 from assistant.compliance.messages import BLOCKED_REPLY
@@ -197,7 +198,8 @@ def test_with_a_judge_no_draft_is_shown_before_it_has_read_the_reply(with_judge,
         engine = build_engine(settings, db, nlu_parser, kb=lambda: kb, clock=clock, guards=guards)
         conv = engine.start(customer_id="100001")
         partials: list[str] = []
-        answer = engine.handle(conv.id, "100001", "卖出股票要交多少印花税？", on_partial=partials.append)
+        answer = engine.handle(Turn(conversation_id=conv.id, customer_id="100001", text="卖出股票要交多少印花税？"),
+                               on_partial=partials.append)
         db.dispose()
     assert "0.05%" in answer.text
     assert (partials == []) == with_judge  # without a judge, checked sentences stream as they come

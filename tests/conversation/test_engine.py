@@ -23,11 +23,24 @@ def test_an_order_is_placed_only_after_an_explicit_yes_and_only_once(engine) -> 
     assert len(assistant_orders(engine, "100001")) == 1
 
 
-def test_no_confirmation_or_another_topic_places_nothing(engine) -> None:
+def test_a_question_while_a_preview_waits_is_answered_and_the_preview_kept(engine) -> None:
     chat = Chat(engine, "100001")
     assert chat.say("买100股五粮液 市价").pending_confirmation is not None
     reply = chat.say("我的持仓有哪些")
-    assert reply.intent == "positions" and "没有提交" in reply.text
+    assert reply.intent == "positions" and "仍在等待确认" in reply.text and "五粮液" in reply.text
+    assert assistant_orders(engine, "100001") == []
+    assert "委托已提交" in chat.say("确认").text
+    assert len(assistant_orders(engine, "100001")) == 1
+
+
+def test_a_vague_yes_is_read_back_and_places_nothing(engine) -> None:
+    chat = Chat(engine, "100001")
+    chat.say("买100股五粮液 市价")
+    for vague in ("好的吧", "嗯对", "行吧"):
+        reply = chat.say(vague)
+        assert reply.pending_confirmation is not None and "五粮液" in reply.text and "确认" in reply.text
+    assert assistant_orders(engine, "100001") == []
+    assert "没有提交" in chat.say("确认……算了不买了").text
     assert "没有需要您确认" in chat.say("确认").text
     assert assistant_orders(engine, "100001") == []
 
@@ -156,7 +169,7 @@ def test_advice_is_refused_and_a_person_is_offered(engine) -> None:
 def test_a_blocked_preview_leaves_nothing_to_confirm(engine, monkeypatch) -> None:
     """Should the output guard ever block an order preview, the customer cannot confirm what they never saw."""
     from assistant.compliance import OutputReview, Violation
-    from assistant.conversation import engine as engine_module
+    from assistant.conversation import pipeline as engine_module
 
     def block_previews(text, model=None, judge=None):
         if "请核对以下委托信息" in text:

@@ -3,11 +3,13 @@ order preview, and voice never skips the explicit confirmation."""
 
 from __future__ import annotations
 
+from assistant.domain import Turn
 from tests.conftest import Chat, assistant_orders
 
 
 def voice(chat: Chat, text: str, confidence: float):
-    return chat.engine.handle(chat.id, chat.customer_id, text, transcript_confidence=confidence)
+    return chat.engine.handle(Turn(conversation_id=chat.id, customer_id=chat.customer_id, text=text,
+                                   transcript_confidence=confidence))
 
 
 def test_an_unsure_spoken_order_is_read_back_then_previewed_then_confirmed(engine) -> None:
@@ -52,10 +54,20 @@ def test_an_unsure_spoken_yes_to_a_preview_is_read_back_first(engine) -> None:
     assert len(assistant_orders(engine, "100001")) == 1
 
 
-def test_questions_by_voice_are_answered_without_a_read_back(engine) -> None:
+def test_rule_questions_by_voice_are_answered_without_a_read_back(engine) -> None:
     chat = Chat(engine, "100001")
-    reply = voice(chat, "查询一下我的持仓", 0.3)
-    assert not reply.text.startswith("我听到的是") and reply.intent == "positions"
+    reply = voice(chat, "科创板的涨跌幅限制是多少", 0.3)
+    assert not reply.text.startswith("我听到的是")
+
+
+def test_an_unsure_spoken_account_question_is_read_back_before_the_account_is_read(engine) -> None:
+    """Noise transcribed as words must never read out a balance: below the floor, the words come back first."""
+    chat = Chat(engine, "100001")
+    heard = voice(chat, "查询一下我的持仓", 0.3)
+    assert heard.text.startswith("我听到的是“查询一下我的持仓”") and heard.data is None
+    assert "贵州茅台" in chat.say("对").text
+    sure = voice(chat, "查询一下我的持仓", 0.9)
+    assert not sure.text.startswith("我听到的是") and sure.intent == "positions"
 
 
 def test_a_no_to_the_read_back_of_a_spoken_yes_drops_the_order(engine) -> None:

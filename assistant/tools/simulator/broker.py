@@ -44,7 +44,7 @@ from assistant.tools.simulator.models import (
     SimRiskAssessment,
     SimTrade,
 )
-from assistant.tools.trading_rules import CENT, SHANGHAI, estimate_fees, lot_problem, session_check
+from assistant.tools.trading_rules import AFTERNOON, CENT, SHANGHAI, estimate_fees, lot_problem, session_check, session_day
 
 Clock = Callable[[], datetime]
 
@@ -243,8 +243,8 @@ class SimulatedBrokerage:
             self._customer_row(s, customer_id)
             now = self.now()
             session = session_check(now)
-            if not session.open:
-                raise BrokerageError("market_closed", f"当前不在交易时间（{session.reason}）。")
+            if not session.open and request.price_type != "limit":
+                raise BrokerageError("market_closed", f"当前不在交易时间（{session.reason}），市价委托只在连续竞价时段受理。")
             sec = self.market.security(request.code)
             q = self.quote(request.code)
             position = s.get(SimPosition, (customer_id, request.code))
@@ -278,13 +278,19 @@ class SimulatedBrokerage:
                 s.rollback()
                 existing = s.scalars(select(SimOrder).where(SimOrder.idempotency_key == idempotency_key)).one()
                 return self._order_out(existing)
-            if self._marketable(order, q.last):
+            if session.open and self._marketable(order, q.last):
                 self._fill(s, order, q.last, now)
-            elif order.side == "buy":
+            elif order.side == "buy":  # open, or a 预埋单 held for the next session: the cash is set aside
                 amount = (order.limit_price * order.quantity).quantize(CENT)
                 order.frozen_amount = amount + estimate_fees(sec, "buy", amount).total
                 account.frozen += order.frozen_amount
             return self._order_out(order)
+
+    def find_order(self, customer_id: str, idempotency_key: str) -> Order | None:
+        with self.db.session() as s:
+            order = s.scalars(select(SimOrder).where(SimOrder.idempotency_key == idempotency_key,
+                                                     SimOrder.customer_id == customer_id)).first()
+            return self._order_out(order) if order is not None else None
 
     def cancel_order(self, customer_id: str, order_id: str) -> Order:
         with self.db.session() as s:
@@ -296,8 +302,12 @@ class SimulatedBrokerage:
             if order.status != "open":
                 status = {"filled": "已成交", "cancelled": "已撤销"}.get(order.status, order.status)
                 raise BrokerageError("order_not_open", f"委托 {order_id} {status}，无法撤单。")
-            if not session_check(self.now()).open:
+            now = self.now()
+            if not session_check(now).open and session_day(order.created_at) < now.date():
                 raise BrokerageError("market_closed", "当前不在交易时间，无法撤单。")
+            if not session_check(now).open and session_day(order.created_at) == now.date() and \
+                    now.time() >= AFTERNOON[1]:
+                raise BrokerageError("market_closed", "今日已收盘，未成交的委托收盘后自动失效，无需撤单。")
             self._release(s, order)
             order.status = "cancelled"
             order.updated_at = self.now()
@@ -351,7 +361,9 @@ class SimulatedBrokerage:
         market_open = session_check(now).open
         for order in s.scalars(select(SimOrder).where(SimOrder.customer_id == customer_id,
                                                       SimOrder.status == "open")).all():
-            if order.created_at < start:
+            # An order lives for the session it was placed for: a 预埋单 placed in the evening is
+            # tomorrow's, and expires only after tomorrow.
+            if session_day(order.created_at) < start.date():
                 self._release(s, order)
                 order.status = "cancelled"
                 order.updated_at = now

@@ -1,0 +1,110 @@
+"""Answers: the knowledge base, fee estimates, permissions, the App's own pages, and the fixed
+replies (greeting, advice refusal, a person on request)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from decimal import Decimal
+
+from assistant.compliance import check_output
+from assistant.conversation import templates as T
+from assistant.conversation.flows.base import Flow, Step, refuse
+from assistant.conversation.store import DialogueState
+from assistant.conversation.turn import TurnContext
+from assistant.domain import Handoff, Reply
+from assistant.tools import estimate_fees
+
+
+def kb_reply(turn: TurnContext, label: str, prefix: str = "", suffix: str = "") -> Reply:
+    kb = turn.services.kb()
+    if kb is None or not kb.ready:
+        return turn.reply(label, "answer_from_kb", prefix + T.KB_NOT_READY)
+    answer = kb.answer(turn.text, on_text=_guarded_stream(turn, prefix))
+    if not answer.found:
+        return turn.reply(label, "answer_from_kb", prefix + answer.text)
+    return turn.reply(label, "answer_from_kb", prefix + answer.text + suffix, citations=answer.citations)
+
+
+def _guarded_stream(turn: TurnContext, prefix: str) -> Callable[[str], None] | None:
+    """Pass a streamed answer on sentence by sentence, each prefix checked by the output guard
+    first; after the first violation nothing more is shown (the final, reviewed reply replaces
+    the draft)."""
+    sink, guards = turn.on_partial, turn.services.guards
+    if sink is None or guards.judge is not None:
+        return None  # with a judge, nothing is shown before it has read the whole reply
+    shown, stopped = 0, False
+
+    def on_text(so_far: str) -> None:
+        nonlocal shown, stopped
+        end = max(so_far.rfind(mark) for mark in "。！？；\n") + 1
+        if stopped or end <= shown:
+            return
+        draft = prefix + so_far[:end]
+        model = guards.output  # a draft never waits for the learned check to finish training
+        if check_output(draft, model if model is not None and model.ready else None):
+            stopped = True
+            return
+        shown = end
+        sink(draft)
+
+    return on_text
+
+
+def _kb(turn: TurnContext, state: DialogueState, slots: dict) -> Reply:
+    return kb_reply(turn, "kb_question")
+
+
+def _fees(turn: TurnContext, state: DialogueState, slots: dict) -> Reply:
+    security, qty = slots.get("security"), slots.get("quantity")
+    estimate = ""
+    if security and qty:
+        s = turn.services
+        sec = s.master.get(security["code"])
+        px = Decimal(str(slots["price"])) if slots.get("price") else s.brokerage.quote(sec.code).last
+        amount = (px * qty).quantize(Decimal("0.01"))
+        side = slots.get("side") or "buy"
+        f = estimate_fees(sec, side, amount)
+        estimate = (f"按 {T.price(px)} 元{T.SIDE[side]} {qty} 股{sec.name}（成交金额约 {T.yuan(amount)}）估算："
+                    f"佣金 {T.yuan(f.commission)}，印花税 {T.yuan(f.stamp_duty)}，过户费 {T.yuan(f.transfer_fee)}，"
+                    f"合计约 {T.yuan(f.total)}。\n")
+    return kb_reply(turn, "fees", prefix=estimate)
+
+
+def _permission(turn: TurnContext, state: DialogueState, slots: dict) -> Reply:
+    if slots.get("permission"):
+        state.last_permission = slots["permission"]
+    if turn.customer_id is None:
+        return kb_reply(turn, "open_permission", suffix="\n登录后我可以对照您的账户情况，告诉您是否满足开通条件。")
+    items = turn.tools()["check_permission_eligibility"].invoke({"permission": slots.get("permission")})
+    return turn.reply("open_permission", "run_tool", T.permissions_text(items), data={"permissions": items})
+
+
+def _risk_question(turn: TurnContext, state: DialogueState, slots: dict) -> Reply:
+    return kb_reply(turn, "risk_assessment", suffix="\n如需查询您本人的测评结果，请先登录。")
+
+
+def _fixed(label: str, action: str, text: str, handoff: Handoff | None = None):
+    def run(turn: TurnContext, state: DialogueState, slots: dict) -> Reply:
+        if action == "refuse":
+            return refuse(turn, state, label, text)
+        return turn.reply(label, action, text, handoff=handoff)
+    return run
+
+
+KB_QUESTION = Flow("kb_question", (Step("answer", _kb),))
+FEES = Flow("fees", (Step("answer", _fees),))
+OPEN_PERMISSION = Flow("open_permission", (Step("answer", _permission),))
+RISK_QUESTION = Flow("risk_assessment", (Step("answer", _risk_question),))
+ADVICE = Flow("investment_advice_request", (Step("refuse", _fixed("investment_advice_request", "refuse",
+                                                                 T.ADVICE_REFUSAL)),))
+HUMAN_AGENT = Flow("human_agent", (Step("hand_off", _fixed("human_agent", "escalate", T.HUMAN_AGENT,
+                                                           Handoff(reason="customer_request"))),))
+COMPLAINT = Flow("complaint", (Step("hand_off", _fixed("complaint", "escalate", T.COMPLAINT,
+                                                       Handoff(reason="complaint", priority="high"))),))
+GREETING = Flow("greeting", (Step("answer", _fixed("greeting", "small_talk", T.GREETING)),))
+GOODBYE = Flow("goodbye", (Step("answer", _fixed("goodbye", "small_talk", T.GOODBYE)),))
+NOTHING_PENDING = Flow("confirm", (Step("answer", _fixed("confirm", "small_talk", T.NOTHING_PENDING)),))
+DENY = Flow("deny", (Step("answer", _fixed("deny", "small_talk", "好的。目前没有正在办理的业务，什么也没有提交。还有什么可以帮您？")),))
+OUT_OF_SCOPE = Flow("out_of_scope", (Step("answer", _fixed("out_of_scope", "small_talk", T.OUT_OF_SCOPE)),))
+APP_PAGE_FLOWS = {label: Flow(label, (Step("answer", _fixed(label, "answer_from_kb", text)),))
+                  for label, text in T.APP_PAGES.items()}

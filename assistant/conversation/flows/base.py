@@ -1,0 +1,72 @@
+"""A business flow as declared steps: collect the slots it needs, then run its steps in order.
+
+A flow reads like the desk's checklist (`PLACE_ORDER = Flow("place_order", steps=(Collect(...),
+…, Step("preview", …)))`). The runner is the only place that walks steps: a `Collect` whose slot
+is missing asks for it and stops; a `Step` may stop the flow with a reply (a refusal, a preview
+that waits for confirmation, a report) or let it go on. What happens after the customer's
+explicit yes is the flow's `execute`; the policy decides when that is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from assistant.conversation import templates as T
+from assistant.conversation.store import DialogueState, PendingAction, PendingSlot, Refusal
+from assistant.conversation.turn import TurnContext
+from assistant.domain import Reply
+
+StepFn = Callable[[TurnContext, DialogueState, dict], "Reply | None"]
+
+
+@dataclass(frozen=True)
+class Collect:
+    """Ask for `slot` unless `filled(slots)`; `ask` writes the question from what is known so far."""
+
+    slot: str
+    ask: Callable[[TurnContext, dict], str]
+    filled: Callable[[dict], bool] | None = None
+
+    def is_filled(self, slots: dict) -> bool:
+        return self.filled(slots) if self.filled is not None else bool(slots.get(self.slot))
+
+
+@dataclass(frozen=True)
+class Step:
+    name: str  # validate | preview | report | …: what the step is, for readers and the audit
+    run: StepFn
+
+
+@dataclass(frozen=True)
+class Flow:
+    name: str
+    steps: tuple[Collect | Step, ...]
+    needs_sign_in: bool = False
+    execute: Callable[[TurnContext, DialogueState, PendingAction], Reply] | None = None
+    # the action label a reply carries when this flow asks for a slot (kept for channels and eval)
+    ask_action: str = "ask_for_slot"
+    notes: dict = field(default_factory=dict)
+
+
+def run_flow(flow: Flow, turn: TurnContext, state: DialogueState, slots: dict) -> Reply:
+    state.last_intent, state.last_slots = flow.name, slots
+    if flow.needs_sign_in and turn.customer_id is None:
+        return refuse(turn, state, flow.name, T.SIGN_IN)
+    for step in flow.steps:
+        if isinstance(step, Collect):
+            if not step.is_filled(slots):
+                state.pending_slot = PendingSlot(intent=flow.name, slot=step.slot, slots=slots)
+                return turn.reply(flow.name, flow.ask_action, step.ask(turn, slots))
+            continue
+        reply = step.run(turn, state, slots)
+        if reply is not None:
+            return reply
+    raise RuntimeError(f"flow {flow.name} ended without a reply")  # a flow's last step always answers
+
+
+def refuse(turn: TurnContext, state: DialogueState, label: str, text: str, *, reasons: list[str] | None = None,
+           slots: dict | None = None, data=None) -> Reply:
+    """A refusal the customer can ask about ("为什么") and correct ("那200股呢")."""
+    state.last_refusal = Refusal(intent=label, reasons=reasons or [text], slots=slots or {})
+    return turn.reply(label, "refuse", text, data=data)

@@ -1,0 +1,151 @@
+"""Placing an order: which security, which side, how many, at what price → preview → (yes) → place.
+
+The preview runs every check the broker would (session, lots, price band, cash or shares,
+suitability); a failed check is a refusal the customer can ask about or correct. Only the
+customer's explicit yes, decided by the policy, reaches `execute`, which checks everything
+again and places the order once under its idempotency key.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+from decimal import Decimal
+
+from assistant.conversation import templates as T
+from assistant.conversation.flows.base import Collect, Flow, Step, refuse
+from assistant.conversation.store import DialogueState, PendingAction, PendingSecurity
+from assistant.conversation.turn import TurnContext, pending_out
+from assistant.domain import Reply
+from assistant.tools import BrokerageError, OrderDraft, OrderRequest
+
+CONFIRM_TTL = timedelta(minutes=2)
+ORDER_KEYS = ("security", "side", "quantity", "quantity_mode", "price_type", "price")
+
+
+def order_slots(slots: dict) -> dict:
+    return {k: v for k, v in slots.items() if k in ORDER_KEYS}
+
+
+def which_security(slots: dict, purpose: str) -> str:
+    candidates = slots.get("security_candidates") or []
+    if candidates:
+        names = "、".join(f"{c['name']}（{c['code']}）" for c in candidates[:4])
+        return f"您提到了几只证券：{names}。请问您要{purpose}的是哪一只？"
+    return f"请问您要{purpose}的是哪只证券？可以告诉我名称或 6 位代码。"
+
+
+def confirm_sound_alike(turn: TurnContext, state: DialogueState, intent: str, slots: dict) -> Reply | None:
+    """A security found only by its sound (毛台 → 贵州茅台) is confirmed by name and code before
+    anything is done with it; `None` when the security was named exactly."""
+    security = slots.get("security")
+    if not security or security.get("match") != "pinyin":
+        return None
+    state.pending_security = PendingSecurity(intent=intent, slots=slots)
+    return turn.reply(intent, "clarify",
+                      f"请确认一下证券：您说的“{security['mention']}”是{security['name']}（{security['code']}）吗？"
+                      "是的话请回复“是”，不是请告诉我正确的名称或 6 位代码。")
+
+
+def _ask_quantity(turn: TurnContext, slots: dict) -> str:
+    security, side = slots["security"], slots["side"]
+    unit = {"star": "科创板单笔不少于 200 股", "bse": "北交所单笔不少于 100 股"}.get(security.get("board", ""),
+                                                                                 "以 100 股为一手")
+    return f"请问{T.SIDE[side]}{security['name']}多少股？（{unit}）"
+
+
+def _ask_price(turn: TurnContext, slots: dict) -> str:
+    security, side = slots["security"], slots["side"]
+    q = turn.services.brokerage.quote(security["code"])
+    session = turn.services.brokerage.session_status()
+    text = (f"请问按什么价格{T.SIDE[side]}？{security['name']}现价 {T.price(q.last)} 元{T.SIM_NOTE}。"
+            f"您可以说一个限价（例如“{T.price(q.last)}元”）")
+    if session.open:
+        return text + "，或者说“市价”。"
+    return text + f"。现在不在交易时间（{session.reason}），只能提交限价委托作为预埋单，于下一交易时段开始时报送。"
+
+
+def _check_security(turn: TurnContext, state: DialogueState, slots: dict) -> Reply | None:
+    return confirm_sound_alike(turn, state, "place_order", slots)
+
+
+def _preview(turn: TurnContext, state: DialogueState, slots: dict) -> Reply:
+    security = slots["security"]
+    draft = OrderDraft(
+        code=security["code"], side=slots["side"],
+        quantity=slots.get("quantity") if slots.get("quantity_mode", "shares") == "shares" else None,
+        quantity_mode=slots.get("quantity_mode") or "shares",
+        price_type=slots["price_type"], price=Decimal(str(slots["price"])) if slots.get("price") else None,
+    )
+    preview = turn.tools()["preview_order"].invoke(draft.model_dump())
+    prefix = slots.get("_prefix", "")
+    if not preview.ok:
+        return refuse(turn, state, "place_order", prefix + T.preview_problems_text(preview), reasons=preview.problems,
+                      slots=order_slots(slots), data=preview)
+    state.last_refusal = None
+    summary = (f"{T.SIDE[preview.request.side]} {preview.name}（{preview.request.code}）{preview.request.quantity} 股，"
+               + ("市价" if preview.request.price_type == "market" else f"限价 {T.price(preview.request.limit_price)} 元"))
+    pending = PendingAction(
+        kind="place_order", slots=order_slots(slots), draft=draft.model_dump(mode="json"),
+        request=preview.request.model_dump(mode="json"), summary=summary, readback=summary,
+        idempotency_key=f"{turn.conversation.id}:{uuid.uuid4().hex[:16]}",
+        created_at=turn.now, expires_at=turn.now + CONFIRM_TTL,
+    )
+    state.pending_action = pending
+    turn.record("confirmation", stage="requested", kind="place_order", summary=pending.summary,
+                idempotency_key=pending.idempotency_key, request=pending.request)
+    return turn.reply("place_order", "confirm", prefix + T.preview_text(preview), data=preview,
+                      pending=pending_out(pending))
+
+
+def write_ahead(turn: TurnContext, pending: PendingAction) -> None:
+    """The request is in the audit trail (with the turn so far) before the broker sees it, so no
+    order can exist that the trail does not show, whatever happens next."""
+    turn.record("order", operation="submit", kind=pending.kind, order_id=pending.order_id,
+                idempotency_key=pending.idempotency_key)
+    turn.services.audit.append(turn.audit, turn.now)
+    turn.audit.clear()
+
+
+def execute(turn: TurnContext, state: DialogueState, pending: PendingAction) -> Reply:
+    tools = turn.tools()
+    write_ahead(turn, pending)
+    try:
+        # A retried 确认 after a crash finds the order the first one placed, instead of checking
+        # again against the cash that order already spent.
+        order = turn.services.brokerage.find_order(turn.customer_id, pending.idempotency_key)
+        if order is None:
+            # Everything is checked again: the price or the session may have changed since the preview.
+            preview = tools["preview_order"].invoke(pending.draft)
+            if not preview.ok:
+                return refuse(turn, state, "place_order", "委托没有提交。" + T.preview_problems_text(preview),
+                              reasons=preview.problems, slots=pending.slots, data=preview)
+            order = tools["place_order"].invoke({"request": OrderRequest.model_validate(pending.request),
+                                                 "idempotency_key": pending.idempotency_key})
+    except BrokerageError as exc:
+        return refuse(turn, state, "place_order", f"委托没有提交：{exc.message}", slots=pending.slots)
+    turn.record("order", operation="place", order_id=order.order_id, code=order.code, side=order.side,
+                quantity=order.quantity, price_type=order.price_type, limit_price=order.limit_price,
+                status=order.status, idempotency_key=pending.idempotency_key)
+    state.last_intent, state.last_slots = "place_order", {}
+    state.last_order = {"order_id": order.order_id, "at": turn.now.isoformat()}
+    return turn.reply("confirm", "run_tool", T.order_placed_text(order), data=order)
+
+
+def _has_quantity(slots: dict) -> bool:
+    return bool(slots.get("quantity")) or slots.get("quantity_mode") in ("all", "half", "third")
+
+
+PLACE_ORDER = Flow(
+    name="place_order",
+    needs_sign_in=True,
+    steps=(
+        Collect("security", lambda turn, slots: which_security(slots, "交易")),
+        Step("confirm_sound_alike", _check_security),
+        Collect("side", lambda turn, slots: f"请问您要买入还是卖出{slots['security']['name']}？"),
+        Collect("quantity", _ask_quantity, filled=_has_quantity),
+        Collect("price", _ask_price, filled=lambda slots: bool(slots.get("price_type"))),
+        Step("preview", _preview),
+    ),
+    execute=execute,
+)

@@ -1,0 +1,354 @@
+"""The turn: `handle(Turn) -> Reply`, the one port every channel calls.
+
+input guard → parse → (voice read-back) → policy.decide → the decided flow step or repair
+pattern → escalation → output guard → store (state, messages, audit in one transaction).
+
+Turns on one conversation run one at a time (the store's turn lock), so two tabs, a retried
+确认 or two workers can never both act on the same pending order. Escalation is decided and
+worded before the output guard, so the guard has the last word on every text sent.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from assistant.compliance import (
+    QUOTE_DISCLOSURE,
+    RISK_DISCLOSURE,
+    AuditEvent,
+    InputDecision,
+    RuleClassifier,
+    inspect_input,
+    mask_pii,
+    review_output,
+)
+from assistant.conversation import escalation, repair
+from assistant.conversation import templates as T
+from assistant.conversation.flows import CONFIRMABLE, DISCLOSED, flow_for, run_flow
+from assistant.conversation.flows.answers import kb_reply
+from assistant.conversation.policy import Decision, TurnView, decide
+from assistant.conversation.store import ConversationNotFound, ConversationStore, DialogueState
+from assistant.conversation.turn import Services, TurnContext
+from assistant.domain import Handoff, Reply, Turn
+from assistant.handoff import judged_view, learned_view
+from assistant.handoff import texts as H
+from assistant.storage import Conversation
+from assistant.tools import BrokerageError
+
+MIN_CONFIDENCE = 0.5
+READBACK_CONFIDENCE = 0.5  # a spoken order transcribed with less confidence is read back first
+_FREE_TEXT = {"answer_from_kb"}  # replies whose words are not all ours: the learned check reads them
+_INVESTMENT_CONTENT = re.compile(r"基金|理财|股票|债券|可转债|期权|融资融券|融券|两融|科创板|创业板|北交所|ETF|收益|投资")
+_NEGATION = re.compile(r"不|别|没|否|错|改|算了|取消")
+# Spoken turns that read the customer's account or act on it; below the floor they are read back first.
+_ACCOUNT_INTENTS = {"place_order", "cancel_order", "account_balance", "positions", "order_status", "trade_history",
+                    "account_opening_status", "risk_assessment"}
+
+
+class ConversationPipeline:
+    def __init__(self, *, store: ConversationStore, services: Services, triggers: RuleClassifier | None = None,
+                 min_confidence: float = MIN_CONFIDENCE, readback_confidence: float = READBACK_CONFIDENCE) -> None:
+        self.store = store
+        self.services = services
+        self.triggers = triggers  # the learned half of the handoff triggers
+        self.min_confidence = min_confidence
+        self.readback_confidence = readback_confidence
+
+    # Channels and operator APIs read these parts; they are the service's, not the pipeline's state.
+    @property
+    def brokerage(self):
+        return self.services.brokerage
+
+    @property
+    def audit(self):
+        return self.services.audit
+
+    @property
+    def handoff(self):
+        return self.services.handoff
+
+    @property
+    def parser(self):
+        return self.services.parser
+
+    @property
+    def guards(self):
+        return self.services.guards
+
+    # --- conversations ---
+
+    def start(self, *, customer_id: str | None, channel: str = "app") -> Conversation:
+        if customer_id is not None:
+            self.brokerage.customer(customer_id)  # an unknown customer is refused here, not mid-chat
+        return self.store.create(customer_id=customer_id, channel=channel, now=self.brokerage.now())
+
+    def conversation_for(self, conversation_id: str, customer_id: str | None) -> Conversation:
+        """The conversation if this caller may see it. Someone else's is reported as missing."""
+        conv = self.store.get(conversation_id)
+        if conv.customer_id is not None and conv.customer_id != customer_id:
+            raise ConversationNotFound(conversation_id)
+        return conv
+
+    def rate(self, conversation_id: str, customer_id: str | None, message_id: int, rating: str, reason: str) -> bool:
+        """A customer's thumbs up or down on a reply; the reason is masked like any message."""
+        conv = self.conversation_for(conversation_id, customer_id)
+        reason = mask_pii(reason).text
+        event = AuditEvent(event="rating", actor=f"customer:{conv.customer_id}" if conv.customer_id else "visitor",
+                           text=reason, data={"message_id": message_id, "rating": rating},
+                           conversation_id=conversation_id, customer_id=conv.customer_id)
+        return self.store.rate(conversation_id, message_id, customer_id=conv.customer_id, rating=rating, reason=reason,
+                               now=self.brokerage.now(), audit=(self.audit, [event]))
+
+    # --- the turn ---
+
+    def handle(self, turn: Turn, on_partial: Callable[[str], None] | None = None) -> Reply:
+        """One customer turn, guarded on the way in and on the way out, stored with its audit trail.
+        `on_partial` receives a generated answer's text so far, whole sentences that have passed the
+        output guard; the returned Reply is still the final word."""
+        self.conversation_for(turn.conversation_id, turn.customer_id)  # refuse a stranger before waiting
+        with self.store.turn_lock(turn.conversation_id):
+            conv = self.conversation_for(turn.conversation_id, turn.customer_id)  # fresh, under the lock
+            now = self.brokerage.now()
+            if conv.status == "assigned":
+                return self._while_agent(conv, turn, now)
+            state = DialogueState.model_validate(conv.state or {})
+            decision, ctx = self._inbound(conv, turn, now)
+            ctx.on_partial = on_partial
+            # The judge's reading of the message, when it gave one, stands in for the learned handoff check.
+            ctx.learned = judged_view(decision.judged.handoff) if decision.judged is not None else \
+                learned_view(self.triggers, ctx.text)
+            if decision.reply is not None:
+                reply = self._guard_reply(ctx, state, decision)
+            else:
+                ctx, reply = self._voice_readback(ctx, state, decision.text)
+                if reply is None:
+                    reply = self._decide_and_act(ctx, state)
+                if decision.notice:
+                    reply.text = decision.notice + reply.text
+                reply.flags = decision.rules
+            reply = escalation.escalate(ctx, state, reply)
+            reply = self._review(ctx, state, reply)
+            self._remember(ctx, state, reply)
+            if reply.handoff is not None:
+                ctx.record("handoff", reason=reply.handoff.reason, priority=reply.handoff.priority)
+            ctx.record("message_out", text=reply.text, intent=reply.intent, action=reply.action,
+                       citations=[c.chunk_id for c in reply.citations])
+            parse = ctx.parse
+            self.store.save_turn(conv.id, state, [
+                {"role": "customer", "text": decision.text, "intent": parse.intent.label,
+                 "confidence": parse.intent.confidence, "payload": {"slots": parse.slots.filled(), "flags": decision.rules}},
+                {"role": "assistant", "text": reply.text, "intent": reply.intent, "confidence": reply.confidence,
+                 "payload": reply.model_dump(mode="json", exclude={"text", "intent", "confidence"})},
+            ], now, audit=(self.audit, ctx.audit), reopen=True)
+            return reply
+
+    def _decide_and_act(self, ctx: TurnContext, state: DialogueState) -> Reply:
+        view = TurnView(text=ctx.text, parse=ctx.parse, now=ctx.now, signed_in=ctx.customer_id is not None,
+                        learned=ctx.learned)
+        decision = decide(view, state, self.min_confidence)
+        pending = state.pending_action
+        if decision.settle is not None and pending is not None:
+            ctx.record("confirmation", actor=f"customer:{ctx.customer_id}", stage=decision.settle, kind=pending.kind,
+                       summary=pending.summary, idempotency_key=pending.idempotency_key, text=ctx.text)
+        was_asking = state.pending_slot is not None or state.pending_security is not None
+        for name in decision.clear:
+            setattr(state, name, None)
+        try:
+            reply = self._act(ctx, state, decision, pending, was_asking)
+        except BrokerageError as exc:
+            reply = ctx.reply(decision.name, "run_tool", exc.message)
+        if decision.resume:
+            if state.pending_action is not None and decision.settle == "kept":
+                reply.text += repair.resume_note(state.pending_action, ctx.now)
+            elif state.pending_slot is not None:
+                reply.text += f"\n\n另外，您刚才要办理的{escalation.intent_name(state.pending_slot.intent)}还没有完成，" \
+                              "请接着告诉我需要的信息，或回复“取消”放弃。"
+        if decision.notice:
+            reply.text = decision.notice + reply.text
+        return reply
+
+    def _act(self, ctx: TurnContext, state: DialogueState, decision: Decision, pending, was_asking: bool) -> Reply:
+        if decision.kind == "execute":
+            return CONFIRMABLE[decision.name].execute(ctx, state, pending)
+        if decision.kind == "flow":
+            slots = {**decision.slots, "_prefix": decision.prefix} if decision.prefix else decision.slots
+            reply = run_flow(flow_for(decision.name, ctx.customer_id is not None), ctx, state, slots)
+            state.last_slots.pop("_prefix", None)
+            return reply
+        name = decision.name
+        if name == "cancel":
+            return repair.cancel(ctx, state, pending if decision.settle == "declined" else None, was_asking)
+        if name == "reconfirm":
+            return repair.reconfirm(ctx, pending)
+        if name == "expired":
+            return repair.expired(ctx, pending)
+        if name == "ask_why":
+            return repair.ask_why(ctx, state)
+        if name == "repeat":
+            return repair.repeat(ctx, state)
+        if name == "completed":
+            return repair.completed(ctx, state)
+        if name == "which_security":
+            return run_flow(flow_for(state.last_intent or "place_order", True), ctx, state,
+                            {k: v for k, v in decision.slots.items() if v is not None})
+        if name == "noted":
+            state.last_intent, state.last_slots = None, {}
+            return ctx.reply(ctx.parse.intent.label, "small_talk", H.NOTED)
+        if name == "mild_frustration":
+            state.last_intent, state.last_slots = None, {}
+            return ctx.reply("complaint", "small_talk", H.MILD_FRUSTRATION)
+        if name == "bare_number":
+            return ctx.reply(ctx.parse.intent.label, "clarify", "请问这个数字是指什么？例如要查询的证券代码、"
+                             "买卖的数量或价格，请说完整一些，比如“买入 600519 100股”。")
+        return self._low_confidence(ctx, state)
+
+    def _low_confidence(self, ctx: TurnContext, state: DialogueState) -> Reply:
+        reply = kb_reply(ctx, "kb_question")
+        if reply.citations:
+            state.last_intent, state.last_slots = "kb_question", {}
+            return reply
+        state.last_intent, state.last_slots = None, {}
+        return ctx.reply(ctx.parse.intent.label, "clarify", T.CLARIFY)
+
+    def _remember(self, ctx: TurnContext, state: DialogueState, reply: Reply) -> None:
+        """What the next turn may refer to: the security, the last words, whether a refusal still stands."""
+        security = (state.last_slots or {}).get("security") or ctx.parse.slots.filled().get("security")
+        if security and security.get("match") != "pinyin":
+            state.last_security = security
+        if reply.action != "refuse" and reply.action != "clarify" and reply.intent not in ("place_order",) \
+                and not repair.asks_why(ctx.text):
+            state.last_refusal = None
+        state.last_reply = reply.text
+
+    # --- the guards ---
+
+    def _inbound(self, conv: Conversation, turn: Turn, now, **message_in) -> tuple[InputDecision, TurnContext]:
+        """The input guard, then the parser on the masked text, and both in the turn's audit trail.
+        Only the masked text goes further: to the parser, the state, the store, the audit and any LLM."""
+        guards = self.services.guards
+        decision = inspect_input(turn.text, customer_id=conv.customer_id, model=guards.input, judge=guards.judge,
+                                 context=self._context(conv) if guards.judge is not None else ())
+        parse = self.parser.parse(decision.text, now.date())
+        ctx = TurnContext(conversation=conv, text=parse.text, parse=parse, now=now, services=self.services,
+                          spoken_confidence=turn.transcript_confidence)
+        actor = f"customer:{conv.customer_id}" if conv.customer_id else "visitor"
+        ctx.record("message_in", actor=actor, text=decision.text, channel=turn.channel or conv.channel, **message_in)
+        ctx.record("guard", actor="system", stage="input", handling=decision.handling, rules=decision.rules,
+                   masked=sorted(decision.masked.kinds), judge=decision.judge)
+        return decision, ctx
+
+    def _while_agent(self, conv: Conversation, turn: Turn, now) -> Reply:
+        """An agent owns the conversation: the message is stored (masked) for the agent, guarded, and the
+        assistant says nothing of its own. Only the input guard may still speak: a refusal, a warning
+        about a typed password, a fraud alert (which also moves the ticket to the front)."""
+        decision, ctx = self._inbound(conv, turn, now, owner="agent")
+        parse = ctx.parse
+        said = (decision.reply or decision.notice or "").strip()
+        handoff = None
+        if decision.handling == "escalate":
+            handoff = Handoff(reason=decision.rules[0], priority=decision.priority or "urgent")
+            if self.handoff is not None:
+                self.handoff.escalate(conv.id, handoff, now=now, intents=[parse.intent.label],
+                                      pending=[("customer", decision.text, parse.intent.label)])
+        reply = Reply(text=said, intent=parse.intent.label, confidence=parse.intent.confidence, action="agent",
+                      handoff=handoff, flags=decision.rules)
+        messages = [{"role": "customer", "text": decision.text, "intent": parse.intent.label,
+                     "confidence": parse.intent.confidence, "payload": {"flags": decision.rules, "owner": "agent"}}]
+        if said:
+            ctx.record("message_out", text=said, intent=reply.intent, action="guard")
+            messages.append({"role": "assistant", "text": said, "intent": reply.intent, "confidence": reply.confidence,
+                             "payload": {"flags": decision.rules, "guard": True}})
+        state = DialogueState.model_validate(conv.state or {})
+        self.store.save_turn(conv.id, state, messages, now, audit=(self.audit, ctx.audit))
+        return reply
+
+    def _guard_reply(self, ctx: TurnContext, state: DialogueState, decision: InputDecision) -> Reply:
+        """The input guard answers by itself: nothing of the request is acted on, a pending order is dropped."""
+        notice = ""
+        if state.pending_action is not None:
+            dropped = state.pending_action
+            state.pending_action = None
+            ctx.record("confirmation", stage="dropped", kind=dropped.kind, summary=dropped.summary)
+            notice = "（刚才的撤单没有办理。）\n" if dropped.kind == "cancel_order" else "（刚才待确认的委托没有提交。）\n"
+        state.pending_slot = state.pending_readback = state.pending_security = None
+        state.last_intent, state.last_slots = None, {}
+        label = ctx.parse.intent.label  # the intent stays the classifier's reading; the guard's rules are the flags
+        if decision.handling == "escalate":
+            reply = ctx.reply(label, "escalate", notice + (decision.reply or ""),
+                              handoff=Handoff(reason="fraud_victim", priority=decision.priority or "urgent"))
+        else:  # refuse, or answer a question about a rule with the guard's own explanation
+            reply = ctx.reply(label, "refuse" if decision.handling == "refuse" else "small_talk",
+                              notice + (decision.reply or ""))
+        reply.flags = decision.rules
+        return reply
+
+    def _review(self, ctx: TurnContext, state: DialogueState, reply: Reply) -> Reply:
+        """The output guard, and the disclosures product and market content must carry.
+
+        Every reply passes the patterns and the personal-data check. The learned check reads free
+        text (knowledge-base passages, an LLM's words); our own templates filled with tool results
+        are reviewed where they are written (tests run every fixed text through the full check),
+        and a statistical false alarm must not swallow an order preview."""
+        if reply.intent == "market_quote" and reply.action == "run_tool" and QUOTE_DISCLOSURE not in reply.text:
+            reply.text += QUOTE_DISCLOSURE
+        elif (reply.intent in DISCLOSED and reply.action == "answer_from_kb" and reply.citations
+              and _INVESTMENT_CONTENT.search(reply.text) and RISK_DISCLOSURE not in reply.text):
+            reply.text += "\n" + RISK_DISCLOSURE
+        guards = self.services.guards
+        free = reply.action in _FREE_TEXT
+        review = review_output(reply.text, guards.output if free else None, guards.judge if free else None)
+        ctx.record("guard", actor="system", stage="output", action=review.action,
+                   rules=sorted({v.rule for v in review.violations}), spans=[v.span for v in review.violations],
+                   judge="llm" if review.judged else None)
+        if review.action != "pass":
+            ctx.blocked = review.action == "blocked"
+            reply.text = review.text
+            reply.flags = [*reply.flags, *(f"output:{v.rule}" for v in review.violations)]
+            if review.action == "blocked":
+                reply.action, reply.citations, reply.data = "refuse", [], None
+                if reply.pending_confirmation is not None:  # never confirm what the customer was not shown
+                    reply.pending_confirmation, state.pending_action = None, None
+        return reply
+
+    # --- voice read-back ---
+
+    def _voice_readback(self, ctx: TurnContext, state: DialogueState, heard_text: str) -> tuple[TurnContext, Reply | None]:
+        """A spoken request that reads or acts on the account (or a yes to a pending order) heard
+        unsurely, or that names a security only by a similar sound, is read back before anything
+        else happens: "我听到的是……，对吗？". A plain yes then carries on with the words read back,
+        through the usual steps and the order's own explicit confirmation; a no asks again. Typed
+        turns never come here."""
+        heard = state.pending_readback
+        if heard is not None:
+            state.pending_readback = None
+            if ctx.parse.intent.label == "confirm" and not _NEGATION.search(ctx.text):
+                parse = self.parser.parse(heard, ctx.now.date())
+                return TurnContext(conversation=ctx.conversation, text=parse.text, parse=parse, now=ctx.now,
+                                   services=self.services, audit=ctx.audit, on_partial=ctx.on_partial,
+                                   learned=learned_view(self.triggers, parse.text)), None
+            if ctx.parse.intent.label == "deny" and state.pending_action is None:
+                return ctx, ctx.reply("deny", "clarify", "好的，这句没有办理。请您再说一遍，或直接输入文字。")
+            return ctx, None  # something else (or a no to a pending order): the policy handles it
+        confidence = ctx.spoken_confidence
+        if confidence is None:
+            return ctx, None
+        label, slots = ctx.parse.intent.label, ctx.parse.slots
+        account_turn = (label in _ACCOUNT_INTENTS
+                        or (state.pending_slot is not None and state.pending_slot.intent in _ACCOUNT_INTENTS))
+        unsure = confidence < self.readback_confidence
+        vague_security = bool(slots.security_candidates) or (slots.security is not None and slots.security.match == "pinyin")
+        order_turn = label in ("place_order", "cancel_order")
+        if (account_turn and unsure) or (order_turn and vague_security) or (state.pending_action is not None and unsure):
+            heard_text = heard_text.strip().rstrip("。.")
+            state.pending_readback = heard_text
+            return ctx, ctx.reply(label, "confirm",
+                                  f"我听到的是“{heard_text}”，对吗？说“对”我就继续办理，说“不对”请您再说一遍。")
+        return ctx, None
+
+    def _context(self, conv: Conversation) -> list[tuple[str, str]]:
+        """The last few messages (masked, as stored), oldest first, for the judge's reading."""
+        return [(m.role, m.text) for m in self.store.recent(conv.id, self.services.guards.judge.context_turns)]
+
+
+

@@ -1,0 +1,243 @@
+"""The policy: from the turn's reading and the dialogue state, one Decision. It decides; it does nothing.
+
+Order of precedence, the same in every flow:
+1. A confirmation waiting: a withdrawal word wins over everything in the message; only an
+   explicit yes executes; a changed detail re-previews; another question is answered with the
+   confirmation kept and recalled; anything else gets a read-back and the question again.
+   After two minutes it has expired, and saying so comes first.
+2. A sound-alike security waiting for "是": a yes goes on with it, a name or code replaces it.
+3. A slot question waiting: its answer (also a bare "200" or "两手") fills it; a withdrawal
+   abandons it; another question is answered and the slot question kept.
+4. Repair without anything pending: why (the last refusal), repeat, a correction of a refused
+   preview, a change of mind about an order just executed.
+5. Context: a follow-up ("那五粮液呢", "买100股它", "那怎么开") inherits what it leaves out.
+6. Otherwise the intent's flow, or, when the reading is unsure, the knowledge base then a question.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from assistant.compliance.rules import settled_matter
+from assistant.conversation import repair
+from assistant.conversation.flows import CARRY_OVER, order_slots
+from assistant.conversation.store import DialogueState, PendingSlot
+from assistant.domain import ParseResult
+from assistant.handoff import LearnedView, asks_question, informational, mild_frustration, not_a_request_for_person
+from assistant.nlu import chinese_to_number
+
+# Questions and look-ups that may be asked while an order waits, without dropping it.
+DIGRESSIONS = frozenset({"account_balance", "positions", "order_status", "trade_history", "market_quote",
+                         "account_opening_status", "risk_assessment", "kb_question", "fees", "open_permission",
+                         "fund_transfer", "password_reset", "update_contact", "investment_advice_request"})
+_FOLLOW_UP = re.compile(r"呢[?？]?$|^那|^还有|^再查|^换")
+_BARE_NUMBER = re.compile(r"^\s*(\d+(?:\.\d+)?|[零〇一二两三四五六七八九十百千万点]+)\s*(股|手|元|块)?\s*[。.!！]?\s*$")
+_PRONOUN = re.compile(r"它|这只|这支|这个股|该股|那只|那支|同一只|刚才那只|这票|那个票|这个票")
+_HOW_TO_OPEN = re.compile(r"怎么开|如何开|怎么申请|在哪开|在哪里开|怎么办理|开通流程|开通步骤|能开吗|可以开吗")
+_YES_ISH = re.compile(r"^(是|是的|对|对的|没错|嗯|嗯嗯|就是|就是它|就是这个|确认|确定|对就是|是这个|yes|ok)[。.!！]?$", re.I)
+_SLOT_KEYS = {
+    "security": ("security",),
+    "side": ("side",),
+    "quantity": ("quantity", "quantity_mode"),
+    "price": ("price_type", "price"),
+    "order_id": ("order_id", "security"),
+}
+
+
+@dataclass(frozen=True)
+class TurnView:
+    """What the policy reads: the masked text and its parse, the clock, who is asking."""
+
+    text: str
+    parse: ParseResult
+    now: datetime
+    signed_in: bool
+    learned: LearnedView = field(default_factory=LearnedView)
+
+
+@dataclass(frozen=True)
+class Decision:
+    kind: str  # flow | execute | repair
+    name: str  # the flow's intent label, or the repair pattern
+    slots: dict = field(default_factory=dict)
+    notice: str = ""  # said before the reply (a preview dropped or expired on the way)
+    settle: str | None = None  # what became of a waiting confirmation: given|declined|corrected|kept|unclear|dropped|expired
+    clear: frozenset[str] = frozenset()  # pending state this decision consumes
+    resume: bool = False  # after the reply, recall the confirmation or question still waiting
+    prefix: str = ""  # the flow's reply opens with this (a corrected preview says so)
+
+
+def decide(view: TurnView, state: DialogueState, min_confidence: float) -> Decision:
+    text, intent = view.text, view.parse.intent
+    label, slots = intent.label, _with_references(view, state, view.parse.slots.filled())
+    notice, settle, clear = "", None, set()
+
+    pending = state.pending_action
+    if pending is not None:
+        if view.now > pending.expires_at:
+            if repair.is_cancel(text) or repair.is_explicit_yes(text) or label in ("confirm", "deny"):
+                return Decision("repair", "expired", settle="expired", clear=frozenset({"pending_action"}))
+            notice = "（之前的委托预览已超时失效，没有提交。）\n" if pending.kind != "cancel_order" else \
+                "（之前的撤单确认已超时，原委托继续有效。）\n"
+            settle, clear = "expired", {"pending_action"}
+        else:
+            decided = _settle_pending(view, state, label, slots, min_confidence)
+            if decided is not None:
+                return decided
+            # A new request of the same kind for something else: the old preview goes, and says so.
+            notice = "（刚才待确认的委托没有提交。）\n" if pending.kind != "cancel_order" else "（刚才的撤单没有办理，原委托继续有效。）\n"
+            settle, clear = "dropped", {"pending_action"}
+
+    if state.pending_security is not None:
+        waiting = state.pending_security
+        clear.add("pending_security")
+        if repair.is_cancel(text):
+            return Decision("repair", "cancel", notice=notice, settle=settle, clear=frozenset(clear))
+        if slots.get("security") and slots["security"].get("code") != waiting.slots["security"]["code"]:
+            return Decision("flow", waiting.intent, {**waiting.slots, "security": slots["security"]}, notice, settle,
+                            frozenset(clear))
+        if _YES_ISH.match(text.strip()) or (label == "confirm" and not repair.is_cancel(text)):
+            confirmed = {**waiting.slots["security"], "match": "confirmed"}
+            return Decision("flow", waiting.intent, {**waiting.slots, "security": confirmed}, notice, settle,
+                            frozenset(clear))
+        if label == "deny":
+            return Decision("repair", "which_security", {**waiting.slots, "security": None}, notice, settle,
+                            frozenset(clear))
+
+    asked = state.pending_slot
+    if asked is not None:
+        clear.add("pending_slot")
+        if repair.is_cancel(text):
+            return Decision("repair", "cancel", notice=notice, settle=settle, clear=frozenset(clear))
+        answer = _slot_answer(asked, text, slots)
+        if answer:
+            extra = order_slots(slots) if asked.intent == "place_order" else {}
+            return Decision("flow", asked.intent, {**asked.slots, **extra, **answer}, notice, settle, frozenset(clear))
+        if asked.intent == "place_order" and order_slots(slots) and label in ("place_order", "deny", "confirm"):
+            return Decision("flow", asked.intent, {**asked.slots, **order_slots(slots)}, notice, settle, frozenset(clear))
+        if label in DIGRESSIONS and label != "kb_question" and intent.confidence >= min_confidence:
+            clear.discard("pending_slot")  # answered, and the question still waits
+            return Decision("flow", label, slots, notice, settle, frozenset(clear), resume=True)
+
+    if repair.asks_why(text) and state.last_refusal is not None and label not in ("place_order", "cancel_order") \
+            and len(text) <= 20:
+        return Decision("repair", "ask_why", notice=notice, settle=settle, clear=frozenset(clear))
+    if repair.asks_repeat(text):
+        return Decision("repair", "repeat", notice=notice, settle=settle, clear=frozenset(clear))
+    refused = state.last_refusal
+    if refused is not None and refused.slots and refused.intent == "place_order":
+        # "不对，是300股" / "那200股呢" right after a refused preview corrects that order.
+        changes = order_slots(slots)
+        terms = any(k in changes for k in ("side", "quantity", "quantity_mode", "price_type", "price"))
+        same = not changes.get("security") or changes["security"]["code"] == refused.slots.get("security", {}).get("code")
+        worded = repair.sounds_like_correction(text) or bool(_FOLLOW_UP.search(text))
+        if changes and ((worded and (terms or not same)) or (terms and same and label != "cancel_order")):
+            return Decision("flow", "place_order", {**refused.slots, **changes}, notice, settle, frozenset(clear))
+    if state.last_order and repair.regrets_order(text) and label != "place_order" and not slots.get("order_id"):
+        return Decision("repair", "completed", notice=notice, settle=settle, clear=frozenset(clear))
+    if repair.is_cancel(text) and label in ("deny", "confirm", "out_of_scope"):
+        return Decision("repair", "cancel", notice=notice, settle=settle, clear=frozenset(clear))
+
+    carried = False
+    if state.last_intent in CARRY_OVER and _carries_over(text, label, intent.confidence, slots):
+        label, carried = state.last_intent, True
+        # The follow-up's slots replace the last turn's; stale candidates never survive.
+        last = {k: v for k, v in state.last_slots.items() if k != "security_candidates"}
+        slots = {**last, **slots}
+    if not carried and _HOW_TO_OPEN.search(text) and state.last_permission and not slots.get("permission") \
+            and label in ("open_permission", "kb_question", "out_of_scope"):
+        label, slots = "open_permission", {**slots, "permission": state.last_permission}
+
+    if label in ("complaint", "human_agent"):
+        adjusted = _person_or_question(text, label, view.learned)
+        if adjusted in ("noted", "mild_frustration"):
+            return Decision("repair", adjusted, notice=notice, settle=settle, clear=frozenset(clear))
+        label = adjusted
+
+    if not carried and _BARE_NUMBER.match(text) and intent.source == "model":
+        # A lone number answers nothing that was asked: a code is a quote, anything else is unclear.
+        if "security" in slots:
+            return Decision("flow", "market_quote", slots, notice, settle, frozenset(clear))
+        return Decision("repair", "bare_number", notice=notice, settle=settle, clear=frozenset(clear))
+    if not carried and intent.confidence < min_confidence and intent.source == "model":
+        return Decision("repair", "low_confidence", notice=notice, settle=settle, clear=frozenset(clear))
+    return Decision("flow", label, slots, notice, settle, frozenset(clear))
+
+
+def _settle_pending(view: TurnView, state: DialogueState, label: str, slots: dict,
+                    min_confidence: float) -> Decision | None:
+    """A confirmation is waiting and still valid. None: the turn starts something new instead."""
+    text, pending = view.text, state.pending_action
+    gone = frozenset({"pending_action"})
+    if repair.is_cancel(text):
+        return Decision("repair", "cancel", settle="declined", clear=gone)
+    if repair.is_explicit_yes(text):
+        return Decision("execute", pending.kind, settle="given", clear=gone)
+    if pending.kind == "place_order":
+        changes = order_slots(slots)
+        if changes and (label in ("place_order", "deny", "confirm") or repair.sounds_like_correction(text)
+                        or view.parse.intent.confidence < 0.6 or len(text) <= 12):
+            same = not changes.get("security") or changes["security"]["code"] == pending.slots.get("security", {}).get("code")
+            if same or repair.sounds_like_correction(text):
+                return Decision("flow", "place_order", {**pending.slots, **changes}, settle="corrected", clear=gone,
+                                prefix="已按您的修改重新生成委托。\n")
+            return None  # another security: a new order, the old preview dropped
+    if repair.asks_repeat(text) or repair.asks_why(text):
+        return Decision("repair", "reconfirm", settle="unclear")
+    if label in ("human_agent", "complaint") and not informational(text):
+        return Decision("flow", label, slots, notice="（刚才待确认的操作没有办理。）\n", settle="dropped", clear=gone)
+    if label in ("place_order", "cancel_order") and view.parse.intent.confidence >= min_confidence and \
+            (slots.get("security") or slots.get("order_id")):
+        return None
+    if label in DIGRESSIONS and view.parse.intent.confidence >= min_confidence and not label == "investment_advice_request":
+        return Decision("flow", label, slots, settle="kept", resume=True)
+    return Decision("repair", "reconfirm", settle="unclear")
+
+
+def _with_references(view: TurnView, state: DialogueState, slots: dict) -> dict:
+    """"买100股它" and "它现在多少钱" name the security talked about last."""
+    if slots.get("security") or slots.get("security_candidates") or not state.last_security:
+        return slots
+    if _PRONOUN.search(view.text):
+        return {**slots, "security": state.last_security}
+    return slots
+
+
+def _carries_over(text: str, label: str, confidence: float, slots: dict) -> bool:
+    if not any(k in slots for k in ("security", "date_range", "permission", "security_candidates")):
+        return False
+    short = len(text) <= 12
+    follow_up = bool(_FOLLOW_UP.search(text))
+    return (follow_up or short) and (confidence < 0.8 or label in ("kb_question", "market_quote", "out_of_scope"))
+
+
+def _slot_answer(asked: PendingSlot, text: str, slots: dict) -> dict:
+    answer = {k: v for k, v in slots.items() if k in _SLOT_KEYS.get(asked.slot, ())}
+    if asked.slot in ("quantity", "price", "order_id") and not answer:
+        m = _BARE_NUMBER.match(text)
+        value = chinese_to_number(m.group(1)) if m else None
+        if value is not None and value > 0:
+            if asked.slot == "quantity" and value == value.to_integral_value():
+                answer = {"quantity": int(value) * (100 if m.group(2) == "手" else 1), "quantity_mode": "shares"}
+            elif asked.slot == "price":
+                answer = {"price_type": "limit", "price": str(value)}
+            elif asked.slot == "order_id" and value == value.to_integral_value():
+                answer = {"order_id": str(int(value))}
+    if asked.slot == "security" and not answer and slots.get("security_candidates"):
+        answer = {"security_candidates": slots["security_candidates"]}
+    return answer
+
+
+def _person_or_question(text: str, label: str, learned: LearnedView) -> str:
+    """The intent model heard 投诉 or 人工; is it a request, a question about the service, or a remark?"""
+    if informational(text):
+        return "kb_question"  # "投诉渠道有哪些？" is a question about the service: the knowledge base answers
+    if label == "complaint" and mild_frustration(text):
+        return "mild_frustration"
+    doubted = (label == "complaint" and (learned.doubts("complaint", "negative_sentiment") or settled_matter(text))) or \
+        (label == "human_agent" and (learned.doubts("customer_request") or not_a_request_for_person(text)))
+    if doubted:
+        return "kb_question" if asks_question(text) else "noted"
+    return label
