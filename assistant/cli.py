@@ -144,17 +144,19 @@ def eval_nlu() -> None:
 
 @eval_app.command("dialogues")
 def eval_dialogues(
+    split: str = typer.Option("dev", help="dev | test | regression (the test split is run once, at the end)"),
     only: str = typer.Option(None, help="run only dialogues whose name contains this"),
+    quiet: bool = typer.Option(False, "--quiet", help="print failing dialogues only"),
 ) -> None:
-    """Scripted multi-turn dialogues with expected replies and side effects; prints the pass rate."""
+    """Scripted multi-turn dialogues checked turn by turn; prints dialogues, turn checks and safety checks passed."""
     from eval.dialogues import run
 
     kb = _knowledge_base()
     if not kb.ready:
         console.print("首次使用，正在建立知识库索引……")
         kb.ingest()
-    share = run(_parser(), kb, get_settings(), console, only=only)
-    if share < 1.0:
+    total = run(_parser(), kb, get_settings(), console, split=split, only=only, verbose=not quiet)
+    if not total.passed:
         raise typer.Exit(code=1)
 
 

@@ -65,6 +65,10 @@ class Slots(BaseModel):
     order_id: str | None = None
     permission: str | None = Field(default=None, description="star, chinext, bse, margin, hk_connect, cbond")
     order_status: Literal["open", "filled", "cancelled", "rejected"] | None = None
+    repo: bool = Field(default=False, description="the message is about a reverse repo (国债逆回购, GC001, R-001)")
+    repo_code: str | None = Field(default=None, description="a reverse-repo code named (204001, GC001, R-001)")
+    tenor_days: int | None = Field(default=None, description="a repo tenor in days (1天期, 7天)")
+    amount: Decimal | None = Field(default=None, description="a sum of money in yuan (10万, 5000元)")
 
     def filled(self) -> dict:
         return self.model_dump(mode="json", exclude_none=True, exclude_defaults=True)

@@ -1,18 +1,27 @@
-"""`assistant eval dialogues`: scripted multi-turn conversations with expected replies and effects.
+"""`assistant eval dialogues`: scripted multi-turn conversations, every turn checked by behaviour.
 
-Each dialogue (eval/datasets/dialogues.yaml) runs in a fresh simulator database seeded with the
-demo customers, with the clock pinned (default: a trading day, 10:30 Beijing time) and moved
-forward where a turn says so. A turn may expect:
+Sets (eval/datasets/): `dialogues_dev.yaml` and `dialogues_test.yaml`, written by two separate
+authors from `dialogues_spec.md` (flows × repair patterns × the demo customers and visitors, in
+and out of trading hours) without seeing the code or each other's set; `dialogues_regression.yaml`,
+the project's own earlier set. The test split is run once, at the end of a round.
 
-  intent, action            the reply's intent label and policy action
-  contains / not_contains   substrings of the reply text (all / none)
+Each dialogue runs in a fresh simulator database seeded with the demo customers, the clock pinned
+(default: a trading day, 10:30 Beijing time) and moved forward where a turn says so. A turn may expect:
+
+  action                    the reply's policy action
   pending                   an order or cancellation waits for confirmation (true/false)
-  handoff                   the reply hands over to a human agent (true/false)
-  cited                     the reply cites the knowledge base (true/false)
-  orders_placed             orders the customer has placed through the assistant so far
-  orders_cancelled          of those, how many are cancelled now
+  placed / cancelled        orders this customer placed today, and how many are cancelled now, read
+                            from the simulated broker's order book (legacy names: orders_placed,
+                            orders_cancelled). Checked on EVERY turn: the last stated value (0 at
+                            the start) must hold until a turn states a new one.
+  handoff, cited            the reply hands over to a person / cites the knowledge base
+  contains / not_contains   strings all present / none present
+  contains_any              groups of alternatives: at least one of each group present
+  intent                    the reply's intent label (legacy set only)
 
-A dialogue passes when every expectation of every turn holds.
+Safety checks are the order book on every turn, `pending`, and every check of a turn marked
+`safety: true` (a withdrawal, a vague yes, a sound-alike name, an executed trade). They must all
+pass; the rest are turn checks. Figures: safety checks passed, all checks passed, dialogues passed.
 """
 
 from __future__ import annotations
@@ -32,7 +41,7 @@ from assistant.storage import Database
 from assistant.tools import SHANGHAI
 from assistant.tools.simulator import ManualClock
 
-DIALOGUES = Path(__file__).resolve().parent / "datasets" / "dialogues.yaml"
+DIALOGUES = Path(__file__).resolve().parent / "datasets" / "dialogues_dev.yaml"
 DEFAULT_NOW = datetime(2026, 11, 25, 10, 30, tzinfo=SHANGHAI)  # a Wednesday, continuous trading
 
 
@@ -41,6 +50,30 @@ class Outcome:
     name: str
     passed: bool
     failures: list[str] = field(default_factory=list)
+    checks: int = 0
+    checks_passed: int = 0
+    safety: int = 0
+    safety_passed: int = 0
+
+    def count(self, ok: bool, safety: bool) -> None:
+        self.checks += 1
+        self.checks_passed += ok
+        if safety:
+            self.safety += 1
+            self.safety_passed += ok
+
+    def merge(self, other: "Outcome") -> None:
+        for name in ("checks", "checks_passed", "safety", "safety_passed"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.passed = self.passed and other.passed
+
+    @property
+    def check_share(self) -> float:
+        return self.checks_passed / max(self.checks, 1)
+
+    @property
+    def safety_share(self) -> float:
+        return self.safety_passed / max(self.safety, 1)
 
 
 def load_dialogues(path: Path = DIALOGUES) -> list[dict]:
@@ -72,54 +105,77 @@ def run_dialogue(dialogue: dict, parser: NluParser, kb, settings: Settings, work
     customer = dialogue.get("customer")
     customer = str(customer) if customer is not None else None
     conv = engine.start(customer_id=customer)
-    failures: list[str] = []
+    outcome = Outcome(dialogue["name"], True)
+    expected_placed = expected_cancelled = 0
     try:
         for i, turn in enumerate(dialogue["turns"], start=1):
             clock.advance(seconds=turn.get("advance_s", 5))
-            reply = engine.handle(Turn(conversation_id=conv.id, customer_id=customer, text=turn["user"]))
-            expect = turn.get("expect", {})
+            reply = engine.handle(Turn(conversation_id=conv.id, customer_id=customer, text=str(turn["user"])))
+            expect = turn.get("expect") or {}
+            safe = bool(turn.get("safety"))
             where = f"turn {i} “{turn['user']}”"
-            if "intent" in expect and reply.intent != expect["intent"]:
-                failures.append(f"{where}: intent {reply.intent}, expected {expect['intent']}")
-            if "action" in expect and reply.action != expect["action"]:
-                failures.append(f"{where}: action {reply.action}, expected {expect['action']}")
+
+            def check(ok: bool, what: str, safety: bool = False) -> None:
+                outcome.count(ok, safety or safe)
+                if not ok:
+                    outcome.failures.append(f"{where}: {'[safety] ' if safety or safe else ''}{what} — {reply.text[:140]}")
+
+            if "intent" in expect:
+                check(reply.intent == expect["intent"], f"intent {reply.intent}, expected {expect['intent']}")
+            if "action" in expect:
+                check(reply.action == expect["action"], f"action {reply.action}, expected {expect['action']}")
             for s in expect.get("contains", []):
-                if str(s) not in reply.text:
-                    failures.append(f"{where}: reply lacks “{s}”: {reply.text[:160]}")
+                check(_has(reply.text, s), f"lacks “{s}”")
+            for group in expect.get("contains_any", []):
+                check(any(_has(reply.text, s) for s in group), f"lacks any of {group}")
             for s in expect.get("not_contains", []):
-                if str(s) in reply.text:
-                    failures.append(f"{where}: reply should not contain “{s}”")
-            if "pending" in expect and (reply.pending_confirmation is not None) != expect["pending"]:
-                failures.append(f"{where}: pending confirmation {reply.pending_confirmation is not None}")
-            if "handoff" in expect and (reply.handoff is not None) != expect["handoff"]:
-                failures.append(f"{where}: handoff {reply.handoff is not None}")
-            if "cited" in expect and bool(reply.citations) != expect["cited"]:
-                failures.append(f"{where}: citations {len(reply.citations)}")
-            if "orders_placed" in expect or "orders_cancelled" in expect:
-                placed, cancelled = _orders(engine, customer)
-                if "orders_placed" in expect and placed != expect["orders_placed"]:
-                    failures.append(f"{where}: {placed} orders placed, expected {expect['orders_placed']}")
-                if "orders_cancelled" in expect and cancelled != expect["orders_cancelled"]:
-                    failures.append(f"{where}: {cancelled} orders cancelled, expected {expect['orders_cancelled']}")
+                check(str(s) not in reply.text, f"should not contain “{s}”")
+            if "pending" in expect:
+                check((reply.pending_confirmation is not None) == expect["pending"],
+                      f"pending confirmation {reply.pending_confirmation is not None}", safety=True)
+            if "handoff" in expect:
+                check((reply.handoff is not None) == expect["handoff"], f"handoff {reply.handoff is not None}")
+            if "cited" in expect:
+                check(bool(reply.citations) == expect["cited"], f"citations {len(reply.citations)}")
+            expected_placed = expect.get("placed", expect.get("orders_placed", expected_placed))
+            expected_cancelled = expect.get("cancelled", expect.get("orders_cancelled", expected_cancelled))
+            placed, cancelled = _orders(engine, customer)
+            check(placed == expected_placed, f"{placed} orders placed, expected {expected_placed}", safety=True)
+            check(cancelled == expected_cancelled, f"{cancelled} orders cancelled, expected {expected_cancelled}",
+                  safety=True)
     finally:
         db.dispose()
         db_path.unlink(missing_ok=True)
-    return Outcome(dialogue["name"], not failures, failures)
+    outcome.passed = not outcome.failures
+    return outcome
 
 
-def run(parser: NluParser, kb, settings: Settings, console: Console, *, path: Path = DIALOGUES,
-        only: str | None = None) -> float:
+def _has(text: str, expected) -> bool:
+    """A fact is found as written, or with its thousands separators ("1,400" for "1400")."""
+    s = str(expected)
+    return s in text or s in text.replace(",", "") or s in text.replace(" ", "")
+
+
+SPLITS = {"dev": "dialogues_dev.yaml", "test": "dialogues_test.yaml", "regression": "dialogues_regression.yaml"}
+
+
+def run(parser: NluParser, kb, settings: Settings, console: Console, *, split: str = "dev",
+        only: str | None = None, verbose: bool = True) -> Outcome:
+    path = DIALOGUES.parent / SPLITS[split]
     dialogues = [d for d in load_dialogues(path) if not only or only in d["name"]]
-    outcomes = []
+    total = Outcome(f"{split} ({len(dialogues)} dialogues)", True)
+    passed = 0
     with tempfile.TemporaryDirectory() as tmp:
         for d in dialogues:
             outcome = run_dialogue(d, parser, kb, settings, Path(tmp))
-            outcomes.append(outcome)
-            mark = "[green]PASS[/green]" if outcome.passed else "[red]FAIL[/red]"
-            console.print(f"{mark} {outcome.name}")
-            for f in outcome.failures:
-                console.print(f"      {f}", style="dim")
-    passed = sum(o.passed for o in outcomes)
-    share = passed / max(len(outcomes), 1)
-    console.print(f"dialogues passed: {passed}/{len(outcomes)} = {share:.3f}")
-    return share
+            passed += outcome.passed
+            total.merge(outcome)
+            if verbose or not outcome.passed:
+                mark = "[green]PASS[/green]" if outcome.passed else "[red]FAIL[/red]"
+                console.print(f"{mark} {outcome.name}")
+                for f in outcome.failures:
+                    console.print(f"      {f}", style="dim", markup=False)
+    console.print(f"{split}: dialogues passed {passed}/{len(dialogues)} = {passed / max(len(dialogues), 1):.3f}; "
+                  f"turn checks passed {total.checks_passed}/{total.checks} = {total.check_share:.3f}; "
+                  f"safety checks passed {total.safety_passed}/{total.safety} = {total.safety_share:.3f}")
+    return total

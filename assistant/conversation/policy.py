@@ -22,7 +22,7 @@ from datetime import datetime
 
 from assistant.compliance.rules import settled_matter
 from assistant.conversation import repair
-from assistant.conversation.flows import CARRY_OVER, order_slots
+from assistant.conversation.flows import CARRY_OVER, order_slots, repo_slots
 from assistant.conversation.store import DialogueState, PendingSlot
 from assistant.domain import ParseResult
 from assistant.handoff import LearnedView, asks_question, informational, mild_frustration, not_a_request_for_person
@@ -43,7 +43,12 @@ _SLOT_KEYS = {
     "quantity": ("quantity", "quantity_mode"),
     "price": ("price_type", "price"),
     "order_id": ("order_id", "security"),
+    "tenor_days": ("tenor_days", "repo_code", "amount", "exchange"),
+    "amount": ("amount", "tenor_days", "repo_code", "exchange"),
 }
+_REPO_VERB = re.compile(r"买|做|借出|来一?笔|办|下单|帮我|我要|我想|想要|投|弄")
+# A reverse repo asked about rather than requested: "逆回购怎么买 最少要多少钱".
+_QUESTION = re.compile(r"怎么|如何|什么|啥|吗|嘛|？|\?|多少|哪些|哪个|规则|为什么|为啥|能不能|可不可以|是不是|区别")
 
 
 @dataclass(frozen=True)
@@ -72,6 +77,10 @@ class Decision:
 def decide(view: TurnView, state: DialogueState, min_confidence: float) -> Decision:
     text, intent = view.text, view.parse.intent
     label, slots = intent.label, _with_references(view, state, view.parse.slots.filled())
+    slots = {k: v for k, v in slots.items() if k not in ("repo", "repo_code", "tenor_days", "amount")} | \
+        repo_slots(slots, text)
+    if _repo_request(view, slots):
+        label = "reverse_repo"
     notice, settle, clear = "", None, set()
 
     pending = state.pending_action
@@ -135,6 +144,10 @@ def decide(view: TurnView, state: DialogueState, min_confidence: float) -> Decis
         worded = repair.sounds_like_correction(text) or bool(_FOLLOW_UP.search(text))
         if changes and ((worded and (terms or not same)) or (terms and same and label != "cancel_order")):
             return Decision("flow", "place_order", {**refused.slots, **changes}, notice, settle, frozenset(clear))
+    if refused is not None and refused.intent == "reverse_repo" and repo_slots(slots, text) and \
+            label in ("reverse_repo", "place_order", "kb_question", "deny", "confirm", "out_of_scope"):
+        return Decision("flow", "reverse_repo", {**refused.slots, **repo_slots(slots, text)}, notice, settle,
+                        frozenset(clear))
     if state.last_order and repair.regrets_order(text) and label != "place_order" and not slots.get("order_id"):
         return Decision("repair", "completed", notice=notice, settle=settle, clear=frozenset(clear))
     if repair.is_cancel(text) and label in ("deny", "confirm", "out_of_scope"):
@@ -184,6 +197,10 @@ def _settle_pending(view: TurnView, state: DialogueState, label: str, slots: dic
                 return Decision("flow", "place_order", {**pending.slots, **changes}, settle="corrected", clear=gone,
                                 prefix="已按您的修改重新生成委托。\n")
             return None  # another security: a new order, the old preview dropped
+    if pending.kind == "reverse_repo" and repo_slots(slots, text) and label in ("reverse_repo", "place_order", "deny",
+                                                                              "confirm", "kb_question", "out_of_scope"):
+        return Decision("flow", "reverse_repo", {**pending.slots, **repo_slots(slots, text)}, settle="corrected",
+                        clear=gone, prefix="已按您的修改重新生成委托。\n")
     if repair.asks_repeat(text) or repair.asks_why(text):
         return Decision("repair", "reconfirm", settle="unclear")
     if label in ("human_agent", "complaint") and not informational(text):
@@ -215,7 +232,7 @@ def _carries_over(text: str, label: str, confidence: float, slots: dict) -> bool
 
 def _slot_answer(asked: PendingSlot, text: str, slots: dict) -> dict:
     answer = {k: v for k, v in slots.items() if k in _SLOT_KEYS.get(asked.slot, ())}
-    if asked.slot in ("quantity", "price", "order_id") and not answer:
+    if asked.slot in ("quantity", "price", "order_id", "amount", "tenor_days") and not answer:
         m = _BARE_NUMBER.match(text)
         value = chinese_to_number(m.group(1)) if m else None
         if value is not None and value > 0:
@@ -225,6 +242,10 @@ def _slot_answer(asked: PendingSlot, text: str, slots: dict) -> dict:
                 answer = {"price_type": "limit", "price": str(value)}
             elif asked.slot == "order_id" and value == value.to_integral_value():
                 answer = {"order_id": str(int(value))}
+            elif asked.slot == "amount":
+                answer = {"amount": str(value)}
+            elif asked.slot == "tenor_days" and value == value.to_integral_value():
+                answer = {"tenor_days": int(value)}
     if asked.slot == "security" and not answer and slots.get("security_candidates"):
         answer = {"security_candidates": slots["security_candidates"]}
     return answer
@@ -241,3 +262,18 @@ def _person_or_question(text: str, label: str, learned: LearnedView) -> str:
     if doubted:
         return "kb_question" if asks_question(text) else "noted"
     return label
+
+
+def _repo_request(view: TurnView, slots: dict) -> bool:
+    """A reverse repo to do now: named (逆回购, GC001) with an amount or a tenor and no question, or
+    "10万的1天期" — a sum and a tenor in an order's words."""
+    named = view.parse.slots.repo
+    if named and _REPO_VERB.search(view.text) and not _QUESTION.search(view.text):
+        return True  # "我要做逆回购": the flow asks for the tenor and the amount
+    if not (slots.get("repo_code") or slots.get("tenor_days") or slots.get("amount")):
+        return False
+    if _QUESTION.search(view.text) and not slots.get("amount"):
+        return False
+    if named:
+        return True
+    return bool(slots.get("tenor_days") and slots.get("amount")) and not slots.get("security")

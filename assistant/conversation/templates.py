@@ -7,6 +7,7 @@ from decimal import Decimal
 
 from assistant.compliance import LEVEL_NAMES, REFUSALS, RISK_NAMES, matching_range
 from assistant.nlu import BOARD_NAMES
+from assistant.tools.repo import BY_CODE as REPO_CODES
 from assistant.tools import (
     AccountOpening,
     Balance,
@@ -93,6 +94,9 @@ def positions_text(items: list[Position], only: str | None = None) -> str:
 
 
 def order_line(o: Order) -> str:
+    if o.code in REPO_CODES:  # a reverse repo: an amount lent at a rate, not shares
+        return (f"委托号 {o.order_id}：国债逆回购 {o.name}（{o.code}）借出 {o.quantity:,} 元，年化 {o.limit_price}%，"
+                f"{STATUS[o.status]}，{o.created_at.strftime('%H:%M')} 委托")
     how = "市价" if o.price_type == "market" else f"限价 {price(o.limit_price)} 元"
     return (f"委托号 {o.order_id}：{SIDE[o.side]} {o.name}（{o.code}）{o.quantity} 股，{how}，"
             f"{STATUS[o.status]}" + (f"（已成交 {o.filled_quantity} 股）" if o.status == "open" and o.filled_quantity else "")

@@ -51,6 +51,43 @@ _ORDER_STATUS = [
 ]
 
 
+_REPO = re.compile(r"逆回购|国债回购|GC\s*\d{3}|R\s*-?\s*\d{3}\b|20400[1-4]|2040(?:07|14|28|91)|204182|1318(?:10|11|00|09|01|02|03|05|06)", re.I)
+_REPO_CODE = re.compile(r"\b(GC\s*\d{3}|R\s*-?\s*\d{3}|204\d{3}|1318\d{2})\b", re.I)
+_TENOR = re.compile(rf"({_NUM})\s*天(?:期)?")
+_AMOUNT = re.compile(rf"({_NUM})\s*(万|千)?\s*(?:元|块)?")
+
+
+def extract_repo(text: str) -> tuple[bool, str | None, int | None, Decimal | None]:
+    """(about a reverse repo, the code named, the tenor in days, the amount in yuan). The amount is
+    read only from a sum with 万/千/元 ("10万", "5000元", "五万块"), never from a bare number."""
+    from assistant.tools.repo import BY_CODE, BY_NAME  # the product list is the broker's
+
+    code = None
+    m = _REPO_CODE.search(text)
+    if m:
+        raw = re.sub(r"[\s-]", "", m.group(1)).upper()
+        product = BY_CODE.get(raw) or BY_NAME.get(raw)
+        code = product.code if product else None
+    tenor = None
+    t = _TENOR.search(text)
+    if t:
+        value = chinese_to_number(t.group(1))
+        if value is not None and value == value.to_integral_value():
+            tenor = int(value)
+    amount = None
+    for a in _AMOUNT.finditer(text):
+        number, unit = a.group(1), a.group(2)
+        spelled = number[-1] in "万千" and len(number) > 1  # 五万, 两千: the unit is in the numeral
+        if not unit and not spelled and not re.match(r"\s*(元|块)", text[a.end(1):a.end(1) + 2]):
+            continue
+        value = chinese_to_number(number)
+        if value is None or value <= 0 or text[a.end():a.end() + 1] == "天":
+            continue
+        amount = value * (10000 if unit == "万" else 1000 if unit == "千" else 1)
+        break
+    return bool(_REPO.search(text)) or code is not None, code, tenor, amount
+
+
 def chinese_to_number(text: str) -> Decimal | None:
     """'200' → 200, '两百' → 200, '一千五百三十五点五' → 1535.5; None when it is not a number."""
     text = text.strip()
@@ -237,7 +274,9 @@ class SlotExtractor:
         price_type, price = extract_price(masked)
         order_id = extract_order_id(masked)
         # An order id is not a quantity or a price.
+        repo, repo_code, tenor, amount = extract_repo(masked)
         return Slots(
+            repo=repo, repo_code=repo_code, tenor_days=tenor, amount=amount,
             security=refs[0] if len(refs) == 1 else None,
             security_candidates=refs if len(refs) > 1 else [],
             side=extract_side(masked),

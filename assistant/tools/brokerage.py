@@ -182,6 +182,14 @@ class Brokerage(Protocol):
 
     def cancel_order(self, customer_id: str, order_id: str) -> Order: ...
 
+    def repo_rate(self, code: str) -> Decimal:
+        """The annualised rate, in percent, a reverse repo on `code` would be done at now."""
+        ...
+
+    def place_repo(self, customer_id: str, code: str, amount: Decimal, idempotency_key: str) -> Order:
+        """Lend `amount` yuan on a reverse-repo code (a sell of the code at the current rate)."""
+        ...
+
     def find_order(self, customer_id: str, idempotency_key: str) -> Order | None:
         """The order placed under this key, if any: a retried confirmation finds it instead of placing again."""
         ...

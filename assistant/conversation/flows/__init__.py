@@ -12,6 +12,7 @@ from assistant.conversation.flows import answers, lookups
 from assistant.conversation.flows.base import Flow, run_flow
 from assistant.conversation.flows.cancel import CANCEL_ORDER
 from assistant.conversation.flows.orders import CONFIRM_TTL, ORDER_KEYS, PLACE_ORDER, order_slots
+from assistant.conversation.flows.repo import REVERSE_REPO, repo_slots
 
 
 @dataclass(frozen=True)
@@ -25,6 +26,7 @@ class IntentSpec:
 REGISTRY: dict[str, IntentSpec] = {
     "place_order": IntentSpec(PLACE_ORDER, carries_over=True),
     "cancel_order": IntentSpec(CANCEL_ORDER),
+    "reverse_repo": IntentSpec(REVERSE_REPO),
     "account_balance": IntentSpec(lookups.ACCOUNT_BALANCE),
     "positions": IntentSpec(lookups.POSITIONS, carries_over=True),
     "order_status": IntentSpec(lookups.ORDER_STATUS, carries_over=True),
@@ -48,7 +50,7 @@ REGISTRY: dict[str, IntentSpec] = {
 
 CARRY_OVER = frozenset(label for label, spec in REGISTRY.items() if spec.carries_over)
 DISCLOSED = frozenset(label for label, spec in REGISTRY.items() if spec.disclosed)
-CONFIRMABLE = {"place_order": PLACE_ORDER, "cancel_order": CANCEL_ORDER}
+CONFIRMABLE = {"place_order": PLACE_ORDER, "cancel_order": CANCEL_ORDER, "reverse_repo": REVERSE_REPO}
 
 
 def flow_for(label: str, signed_in: bool) -> Flow:
@@ -57,4 +59,4 @@ def flow_for(label: str, signed_in: bool) -> Flow:
 
 
 __all__ = ["CARRY_OVER", "CONFIRMABLE", "CONFIRM_TTL", "DISCLOSED", "ORDER_KEYS", "REGISTRY", "Flow", "IntentSpec",
-           "flow_for", "order_slots", "run_flow"]
+           "flow_for", "order_slots", "repo_slots", "run_flow"]

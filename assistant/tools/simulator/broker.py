@@ -32,7 +32,8 @@ from assistant.tools.brokerage import (
     SessionStatus,
     Trade,
 )
-from assistant.tools.simulator.market import MarketData
+from assistant.tools import repo
+from assistant.tools.simulator.market import MarketData, repo_rate
 from assistant.tools.simulator.models import (
     SimAccount,
     SimAccountOpening,
@@ -163,7 +164,7 @@ class SimulatedBrokerage:
 
     def _order_out(self, o: SimOrder) -> Order:
         return Order(
-            order_id=str(o.id), code=o.code, name=self.market.security(o.code).name, side=o.side,
+            order_id=str(o.id), code=o.code, name=self._name(o.code), side=o.side,
             quantity=o.quantity, price_type=o.price_type, limit_price=o.limit_price, status=o.status,
             filled_quantity=o.filled_quantity, created_at=o.created_at,
         )
@@ -193,7 +194,7 @@ class SimulatedBrokerage:
             ).all()
             return [
                 Trade(trade_id=str(t.id), order_id=str(t.order_id) if t.order_id else None, code=t.code,
-                      name=self.market.security(t.code).name, side=t.side, quantity=t.quantity, price=t.price,
+                      name=self._name(t.code), side=t.side, quantity=t.quantity, price=t.price,
                       amount=t.amount, fees=t.fees, traded_at=t.traded_at)
                 for t in rows
             ]
@@ -284,6 +285,54 @@ class SimulatedBrokerage:
                 amount = (order.limit_price * order.quantity).quantize(CENT)
                 order.frozen_amount = amount + estimate_fees(sec, "buy", amount).total
                 account.frozen += order.frozen_amount
+            return self._order_out(order)
+
+    def _name(self, code: str) -> str:
+        product = repo.BY_CODE.get(code)
+        return product.name if product is not None else self.market.security(code).name
+
+    def repo_rate(self, code: str) -> Decimal:
+        return repo_rate(code, repo.BY_CODE[code].tenor_days, self.now())
+
+    def place_repo(self, customer_id: str, code: str, amount: Decimal, idempotency_key: str) -> Order:
+        """Lend `amount` yuan on the repo `code` at the current rate. It fills at once (the simulator has
+        always a borrower); the cash and the fee leave the account now. The return of the cash with its
+        interest at maturity is not simulated."""
+        product = repo.BY_CODE.get(code)
+        if product is None:
+            raise BrokerageError("unknown_security", f"{code} 不是国债逆回购代码。")
+        with self.db.session() as s:
+            existing = s.scalars(select(SimOrder).where(SimOrder.idempotency_key == idempotency_key)).first()
+            if existing is not None:
+                if existing.customer_id != customer_id:
+                    raise BrokerageError("idempotency_conflict", "委托请求编号冲突，请重新发起。")
+                return self._order_out(existing)
+            self._customer_row(s, customer_id)
+            now = self.now()
+            is_open, next_open = repo.session_open(now)
+            if not is_open:
+                raise BrokerageError("market_closed", f"国债逆回购的交易时间为交易日 9:30–11:30、13:00–15:30，"
+                                                      f"下一个交易时段从 {next_open:%Y-%m-%d %H:%M} 开始。")
+            if problem := repo.amount_problem(amount):
+                raise BrokerageError("invalid_quantity", problem)
+            account = s.get(SimAccount, customer_id)
+            fee = repo.fee(amount, product.tenor_days)
+            if account is None or account.cash - account.frozen < amount + fee:
+                raise BrokerageError("insufficient_cash", "可用资金不足。")
+            rate = self.repo_rate(code)
+            order = SimOrder(customer_id=customer_id, code=code, side="sell", quantity=int(amount), price_type="limit",
+                             limit_price=rate, status="filled", filled_quantity=int(amount), frozen_amount=Decimal("0"),
+                             idempotency_key=idempotency_key, created_at=now, updated_at=now)
+            s.add(order)
+            try:
+                s.flush()
+            except IntegrityError:  # the same confirmation raced in twice: return the first order
+                s.rollback()
+                existing = s.scalars(select(SimOrder).where(SimOrder.idempotency_key == idempotency_key)).one()
+                return self._order_out(existing)
+            account.cash -= amount + fee
+            s.add(SimTrade(order_id=order.id, customer_id=customer_id, code=code, side="sell", quantity=int(amount),
+                           price=rate, amount=amount, fees=fee, traded_at=now))
             return self._order_out(order)
 
     def find_order(self, customer_id: str, idempotency_key: str) -> Order | None:

@@ -94,3 +94,15 @@ class MarketData:
             as_of=now.astimezone(SHANGHAI),
             market_open=session_check(now).open,
         )
+
+
+_REPO_BASE = {1: 1.45, 2: 1.48, 3: 1.50, 4: 1.52, 7: 1.58, 14: 1.62, 28: 1.66, 91: 1.70, 182: 1.72}
+
+
+def repo_rate(code: str, tenor_days: int, now: datetime) -> Decimal:
+    """A simulated annualised repo rate in percent: near the tenor's usual level, moving a little
+    through the day, the same on every worker for the same minute."""
+    local = now.astimezone(SHANGHAI)
+    minute = local.hour * 60 + local.minute
+    move = 0.15 * _unit(code, local.date().isoformat()) + 0.05 * _unit(code, local.date().isoformat(), minute // 10)
+    return Decimal(str(round(_REPO_BASE[tenor_days] + move, 3)))
