@@ -41,9 +41,10 @@ def escalate(turn: TurnContext, state: DialogueState, reply: Reply) -> Reply:
         reply.text = _join(reply.text, lead)
         return reply
     if reply.handoff is not None:
+        # The ticket's audit record goes with this turn's messages, in their transaction and after them.
         info = service.escalate(conv.id, reply.handoff, now=turn.now, intents=[turn.parse.intent.label],
                                 pending=[("customer", turn.text, turn.parse.intent.label),
-                                         ("assistant", _join(reply.text, lead), reply.intent)])
+                                         ("assistant", _join(reply.text, lead), reply.intent)], audit=turn.audit)
         if info.kind == "callback":
             # No one can take it now: the customer hears about the call-back only, never "please hold".
             body = H.without_transfer(reply.text)

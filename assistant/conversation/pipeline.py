@@ -130,7 +130,7 @@ class ConversationPipeline:
             reply = escalation.escalate(ctx, state, reply)
             reply = self._review(ctx, state, reply)
             self._remember(ctx, state, reply)
-            if reply.handoff is not None:
+            if reply.handoff is not None and self.handoff is None:  # with a service, the ticket's record says it
                 ctx.record("handoff", reason=reply.handoff.reason, priority=reply.handoff.priority)
             ctx.record("message_out", text=reply.text, intent=reply.intent, action=reply.action,
                        citations=[c.chunk_id for c in reply.citations])
@@ -250,7 +250,7 @@ class ConversationPipeline:
             handoff = Handoff(reason=decision.rules[0], priority=decision.priority or "urgent")
             if self.handoff is not None:
                 self.handoff.escalate(conv.id, handoff, now=now, intents=[parse.intent.label],
-                                      pending=[("customer", decision.text, parse.intent.label)])
+                                      pending=[("customer", decision.text, parse.intent.label)], audit=ctx.audit)
         reply = Reply(text=said, intent=parse.intent.label, confidence=parse.intent.confidence, action="agent",
                       handoff=handoff, flags=decision.rules)
         messages = [{"role": "customer", "text": decision.text, "intent": parse.intent.label,

@@ -137,9 +137,19 @@ class HandoffService:
     # --- escalation ---
 
     def escalate(self, conversation_id: str, handoff: Handoff, *, pending: list[tuple[str, str, str | None]],
-                 intents: list[str], now: datetime) -> TicketInfo:
+                 intents: list[str], now: datetime, audit: list[AuditEvent] | None = None) -> TicketInfo:
         """Open a ticket for the conversation (or report the one already open). `pending` are this turn's
-        messages (role, masked text, intent), not yet stored."""
+        messages (role, masked text, intent), not yet stored. With `audit`, the ticket's audit record is
+        added there, to be written with the turn that caused it; otherwise it is written here."""
+        # The summary (maybe an LLM call) is written first, outside the transaction that locks the row.
+        with self.db.session() as s:
+            known = self._open_ticket(s, conversation_id) is not None
+            stored = [] if known else s.execute(
+                select(ConversationMessage.role, ConversationMessage.text, ConversationMessage.intent)
+                .where(ConversationMessage.conversation_id == conversation_id)
+                .order_by(ConversationMessage.id)).all()
+        messages = [(r, t, i) for r, t, i in stored] + pending
+        summary = None if known else llm_summary(self.llm, self.prompts_dir, handoff.reason, messages)
         with self.db.session() as s:
             conv = s.get(Conversation, conversation_id, with_for_update=True)
             existing = self._open_ticket(s, conversation_id)
@@ -148,14 +158,9 @@ class HandoffService:
                     existing.priority = handoff.priority  # a fraud victim already waiting goes to the front
                 position, wait = self._position(s, existing, now)
                 return TicketInfo(existing.id, existing.kind, existing.status, position, wait, existing=True)
-            stored = s.execute(select(ConversationMessage.role, ConversationMessage.text, ConversationMessage.intent)
-                               .where(ConversationMessage.conversation_id == conversation_id)
-                               .order_by(ConversationMessage.id)).all()
-            messages = [(r, t, i) for r, t, i in stored] + pending
             seen = [i for r, _, i in messages if r == "customer" and i] + intents
             intents_seen = list(dict.fromkeys(seen))
             live = self.in_service_hours(now) and bool(self.agents.online(now))
-            summary = llm_summary(self.llm, self.prompts_dir, handoff.reason, messages)
             ticket = HandoffTicket(
                 conversation_id=conversation_id, customer_id=conv.customer_id, kind="live" if live else "callback",
                 status="queued" if live else "callback", priority=handoff.priority, reason=handoff.reason,
@@ -168,10 +173,14 @@ class HandoffService:
             s.flush()
             position, wait = self._position(s, ticket, now)
             info = TicketInfo(ticket.id, ticket.kind, ticket.status, position, wait)
-            self.audit.append_in(s, [AuditEvent(event="handoff", actor="assistant", conversation_id=conversation_id,
-                                                customer_id=conv.customer_id,
-                                                data={"ticket_id": ticket.id, "kind": ticket.kind, "reason": handoff.reason,
-                                                      "priority": handoff.priority})], now)
+            record = AuditEvent(event="handoff", actor="assistant", conversation_id=conversation_id,
+                                customer_id=conv.customer_id,
+                                data={"ticket_id": ticket.id, "kind": ticket.kind, "reason": handoff.reason,
+                                      "priority": handoff.priority})
+            if audit is None:
+                self.audit.append_in(s, [record], now)
+            else:
+                audit.append(record)
         if live:
             self._announce(conversation_id, _status_event("queued", queue_position=position, estimated_wait_s=wait))
         else:

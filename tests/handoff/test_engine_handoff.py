@@ -268,3 +268,12 @@ def test_a_matter_reported_as_settled_is_not_escalated(text, engine, desk) -> No
     # The same matter come back is a complaint again.
     again = chat.say("上周投诉的那笔转账又出问题了，钱还没到，我要投诉")
     assert again.handoff is not None and again.handoff.reason == "complaint"
+
+
+def test_the_ticket_is_audited_after_the_message_that_asked_for_it(engine) -> None:
+    """The audit chain reads in causal order: the customer's message, then the ticket it opened."""
+    chat = Chat(engine, "100001")
+    assert chat.say("转人工").handoff is not None
+    events = [r["event"] for r in engine.audit.records(conversation_id=chat.id)]
+    assert events.count("handoff") == 1
+    assert events.index("message_in") < events.index("handoff") < events.index("message_out")
