@@ -40,7 +40,7 @@ def check_purchase(*, customer_level: str | None, assessment_expired: bool, prod
     elif assessment_expired:
         issues.append(SuitabilityIssue(
             "assessment_expired",
-            "您的风险测评结果已过有效期（本公司规定有效期 2 年），重新测评前暂不能买入。"
+            "您的风险测评结果已过期（本公司规定有效期 2 年），重新测评前暂不能买入。"
             "请在 App「我的—风险测评」重新测评，完成后即可继续。"))
     elif int(customer_level[1]) < int(product_risk[1]):
         mismatch = (

@@ -29,7 +29,7 @@ from assistant.conversation.flows import CONFIRMABLE, DISCLOSED, flow_for, run_f
 from assistant.conversation.flows.answers import kb_reply
 from assistant.conversation.policy import Decision, TurnView, decide
 from assistant.conversation.store import ConversationNotFound, ConversationStore, DialogueState
-from assistant.conversation.turn import Services, TurnContext
+from assistant.conversation.turn import Services, TurnContext, pending_out
 from assistant.domain import Handoff, Reply, Turn
 from assistant.handoff import judged_view, learned_view
 from assistant.handoff import texts as H
@@ -161,6 +161,7 @@ class ConversationPipeline:
         if decision.resume:
             if state.pending_action is not None and decision.settle == "kept":
                 reply.text += repair.resume_note(state.pending_action, ctx.now)
+                reply.pending_confirmation = pending_out(state.pending_action)  # the buttons stay on the page
             elif state.pending_slot is not None:
                 reply.text += f"\n\n另外，您刚才要办理的{escalation.intent_name(state.pending_slot.intent)}还没有完成，" \
                               "请接着告诉我需要的信息，或回复“取消”放弃。"

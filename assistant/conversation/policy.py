@@ -36,6 +36,12 @@ _FOLLOW_UP = re.compile(r"呢[?？]?$|^那|^还有|^再查|^换")
 _BARE_NUMBER = re.compile(r"^\s*(\d+(?:\.\d+)?|[零〇一二两三四五六七八九十百千万点]+)\s*(股|手|元|块)?\s*[。.!！]?\s*$")
 _PRONOUN = re.compile(r"它|这只|这支|这个股|该股|那只|那支|同一只|刚才那只|这票|那个票|这个票")
 _HOW_TO_OPEN = re.compile(r"怎么开|如何开|怎么申请|在哪开|在哪里开|怎么办理|开通流程|开通步骤|能开吗|可以开吗")
+# Words that ask for a person whatever else the message says ("看不懂 转人工吧").
+_PERSON = re.compile(r"转人工|人工客服|找人工|要人工|真人|人工服务|找个人工")
+# A rule or schedule question the intent model may read as a quote, an order or advice when no security is named.
+_RULE_QUESTION = re.compile(r"几点|什么时候开|交易时间|开盘|收盘|开市|休市|开不开|涨跌幅|涨跌停|涨停|跌停|还能下单|能不能下单|可以下单吗|"
+                            r"能下单吗|能交易吗|手续费|怎么算|规则")
+_WHAT_CAN_I_BUY = re.compile(r"我能买(什么|啥|哪些)|我可以买(什么|啥|哪些)|能买(什么|啥|哪些)|可以买(什么|啥|哪些)")
 _YES_ISH = re.compile(r"^(是|是的|对|对的|没错|嗯|嗯嗯|就是|就是它|就是这个|确认|确定|对就是|是这个|yes|ok)[。.!！]?$", re.I)
 _SLOT_KEYS = {
     "security": ("security",),
@@ -81,6 +87,14 @@ def decide(view: TurnView, state: DialogueState, min_confidence: float) -> Decis
         repo_slots(slots, text)
     if _repo_request(view, slots):
         label = "reverse_repo"
+    elif _PERSON.search(text) and not not_a_request_for_person(text) and not informational(text):
+        label = "human_agent"
+    elif label in ("market_quote", "investment_advice_request", "place_order", "order_status", "out_of_scope") and \
+            not slots.get("security") and not slots.get("security_candidates") and _RULE_QUESTION.search(text) and \
+            not slots.get("quantity"):
+        label = "kb_question"
+    elif label == "investment_advice_request" and _WHAT_CAN_I_BUY.search(text) and not slots.get("security"):
+        label = "suitability_scope"
     notice, settle, clear = "", None, set()
 
     pending = state.pending_action
@@ -104,12 +118,15 @@ def decide(view: TurnView, state: DialogueState, min_confidence: float) -> Decis
         clear.add("pending_security")
         if repair.is_cancel(text):
             return Decision("repair", "cancel", notice=notice, settle=settle, clear=frozenset(clear))
+        said = order_slots(slots)
         if slots.get("security") and slots["security"].get("code") != waiting.slots["security"]["code"]:
-            return Decision("flow", waiting.intent, {**waiting.slots, "security": slots["security"]}, notice, settle,
-                            frozenset(clear))
-        if _YES_ISH.match(text.strip()) or (label == "confirm" and not repair.is_cancel(text)):
+            return Decision("flow", waiting.intent, {**waiting.slots, **said}, notice, settle, frozenset(clear))
+        same = slots.get("security") and slots["security"].get("code") == waiting.slots["security"]["code"]
+        if same or _YES_ISH.match(text.strip()) or text.strip().startswith(("对", "是", "嗯", "没错")) or \
+                (label == "confirm" and not repair.is_cancel(text)):
             confirmed = {**waiting.slots["security"], "match": "confirmed"}
-            return Decision("flow", waiting.intent, {**waiting.slots, "security": confirmed}, notice, settle,
+            said.pop("security", None)
+            return Decision("flow", waiting.intent, {**waiting.slots, **said, "security": confirmed}, notice, settle,
                             frozenset(clear))
         if label == "deny":
             return Decision("repair", "which_security", {**waiting.slots, "security": None}, notice, settle,
@@ -218,6 +235,11 @@ def _with_references(view: TurnView, state: DialogueState, slots: dict) -> dict:
     if slots.get("security") or slots.get("security_candidates") or not state.last_security:
         return slots
     if _PRONOUN.search(view.text):
+        return {**slots, "security": state.last_security}
+    # Ellipsis: "那买三百股 市价" after a quote, "再来一百股" after an order — the security talked about last.
+    # The preview names it, and nothing is done without the customer's explicit yes.
+    if view.parse.intent.label in ("place_order", "fees") and (slots.get("quantity") or slots.get("quantity_mode")) \
+            and not _RULE_QUESTION.search(view.text):
         return {**slots, "security": state.last_security}
     return slots
 

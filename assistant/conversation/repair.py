@@ -24,20 +24,18 @@ from assistant.tools import BrokerageError
 _PUNCT = re.compile(r"[\s，,。.！!？?、~～…：:；;“”\"'‘’（）()]+")
 # An explicit yes: one of the core words, with at most a polite lead-in and a closing particle.
 # "好的吧", "嗯对", "行", "可以吧" are not consent to trade: they get a read-back and the question again.
-_YES = re.compile(
-    r"^(?:请|麻烦)?(?:(?:好的?|是的?|对的?|没错|嗯+|ok|OK|Ok|可以)(?:的)?)?(?:我)?"
-    r"(?:确认|确定|下单|提交|执行|确认无误)"
-    r"(?:下单|提交|委托|撤单|撤销|买入|卖出|借出|无误|执行|办理)?(?:吧|的|了|啊|呀|哈)?"
-    r"(?:谢谢|thanks)?$"
-)
+_FILLER = re.compile(r"哦|噢|喔|嗯+|好的|好|行|是的|是|对的|对|没错|ok|OK|Ok|那就|那|就|吧|啊|呀|哈|了|请|麻烦|帮我|我|直接|"
+                     r"谢谢|thanks|可以|没问题")
+_YES_CORE = re.compile(r"^(?:(?:确认|确定|下单|提交|执行)(?:下单|提交|委托|撤单|撤销|买入|卖出|借出|无误|执行|办理)?(?:的)?)+$")
 # Withdrawal words: when one of these is in the message, it wins over everything else in it
 # ("确认……算了不买了" is a no). Only meaningful while something is pending or just done.
 _CANCEL = re.compile(
     r"算了|不买了|不卖了|不借了|不要了|不用了|不下了|不做了|不办了|不弄了|不撤了|不想买|不想卖|不想撤|"
-    r"别下|别买|别卖|别撤|别借|先别|先不|等等|等一下|等下|稍等|取消|放弃|撤回|反悔|还是不|暂时不|不确认|"
+    r"别下|别买|别卖|别撤|别借|先别|先不|取消|放弃|撤回|反悔|还是不|暂时不|不确认|"
     r"^不$|^不要$|^不是$|^别了?$|^no$|^NO$|^No$|^nope$|停下"
 )
-_WHY = re.compile(r"为什么|为啥|为何|凭什么|怎么不让|怎么不能|怎么不行|怎么买不了|怎么卖不了|什么原因|啥原因|原因是")
+_WHY = re.compile(r"为什么|为啥|为何|凭什么|怎么不让|怎么不能|怎么不行|怎么就不行|怎么买不了|怎么卖不了|怎么撤不了|"
+                  r"什么原因|啥原因|原因是|咋就|咋不|咋回事|咋不行|怎么回事")
 _REPEAT = re.compile(r"再说一[遍次]|重复一[下遍]|刚才说(的)?(啥|什么)|没看清|没听清|再讲一[遍次]|再发一[遍次]|说了啥")
 _CORRECTION = re.compile(r"不对|不是|改成|改为|换成|改一下|应该是|错了|我说的是|重新|那就|那改|要改")
 # After an order is executed, what sounds like a change of mind about it.
@@ -49,8 +47,10 @@ def _bare(text: str) -> str:
 
 
 def is_explicit_yes(text: str) -> bool:
-    bare = _bare(text)
-    return bool(bare) and bool(_YES.match(bare)) and not is_cancel(text)
+    """确认 / 确定 / 是的，下单 and their close forms, with fillers around them ("哦 好 确认", "那确认吧，确认");
+    never a bare 好的 / 嗯对 / 行吧 / 可以, and never with a withdrawal word in the message."""
+    core = _FILLER.sub("", _bare(text))
+    return bool(core) and bool(_YES_CORE.match(core)) and not is_cancel(text)
 
 
 def is_cancel(text: str) -> bool:

@@ -8,6 +8,7 @@ from decimal import Decimal
 from assistant.compliance import LEVEL_NAMES, REFUSALS, RISK_NAMES, matching_range
 from assistant.nlu import BOARD_NAMES
 from assistant.tools.repo import BY_CODE as REPO_CODES
+from assistant.tools.trading_rules import session_check
 from assistant.tools import (
     AccountOpening,
     Balance,
@@ -150,7 +151,7 @@ def risk_text(r: RiskProfile) -> str:
     name = LEVEL_NAMES.get(r.level, "")
     text = f"您的风险承受能力等级为 {r.level}（{name}），测评日期 {r.assessed_on.isoformat()}，有效期至 {r.expires_on.isoformat()}。"
     if r.expired:
-        text += "该结果已过有效期，重新测评前暂不能买入产品，请在 App「我的—风险测评」重新测评。"
+        text += "该结果已过期，重新测评前暂不能买入产品（卖出不受影响），请在 App「我的—风险测评」重新测评。"
     else:
         text += f"按适当性匹配规则，您可以购买 {matching_range(r.level)} 等级的产品。如情况有变化，可随时在 App 中重新测评。"
     return text
@@ -197,5 +198,9 @@ def preview_problems_text(p: OrderPreview) -> str:
 def order_placed_text(o: Order) -> str:
     how = "市价" if o.price_type == "market" else f"限价 {price(o.limit_price)} 元"
     state = "已全部成交" if o.status == "filled" else "已报，等待成交"
+    check = session_check(o.created_at)
+    if o.status == "open" and not check.open:
+        when = check.next_open
+        state = f"预埋单，将于 {when.month}月{when.day}日 {when.hour}:{when.minute:02d} 开市时报送交易所，报送前可以撤单"
     return (f"委托已提交，委托号 {o.order_id}：{SIDE[o.side]} {o.name}（{o.code}）{o.quantity} 股，{how}，当前状态：{state}。"
             "可以随时问我“委托成交了吗”查看进展。")

@@ -21,6 +21,7 @@ from assistant.tools.trading_rules import (
     estimate_fees,
     lot_problem,
     round_lot_down,
+    continuous_trading,
     round_price,
 )
 
@@ -57,8 +58,12 @@ class OrderPreview(BaseModel):
         return self.request is not None and not self.problems
 
 
+_WEEKDAYS = "一二三四五六日"
+
+
 def _fmt_time(dt) -> str:
-    return dt.strftime("%Y-%m-%d %H:%M")
+    """"11月30日（周一）9:15": the day a customer plans by, not a timestamp."""
+    return f"{dt.month}月{dt.day}日（周{_WEEKDAYS[dt.weekday()]}）{dt.hour}:{dt.minute:02d}"
 
 
 class OrderDesk:
@@ -74,7 +79,13 @@ class OrderDesk:
         problems: list[str] = []
         notes: list[str] = []
 
+        profile = self.brokerage.customer(customer_id)
+        if profile.status != "active":
+            problems.append("您的开户申请还在审核中，账户开通前不能交易；审核进度可以问我“开户进度”。")
         session = self.brokerage.session_status()
+        continuous = continuous_trading(self.brokerage.now())
+        if session.open and draft.price_type == "market" and not continuous:
+            problems.append("现在是集合竞价时段，只接受限价委托，市价委托请在 9:30 连续竞价开始后提交；也可以改为限价委托。")
         if not session.open:
             # Our App's 预埋单: a limit order is held and sent when the next session opens; a market
             # order has no price to hold, so it waits for continuous trading.
@@ -147,8 +158,7 @@ class OrderDesk:
                 )
 
         customer_level = None
-        if draft.side == "buy":
-            profile = self.brokerage.customer(customer_id)
+        if draft.side == "buy" and profile.status == "active":
             risk = self.brokerage.risk_profile(customer_id)
             customer_level = risk.level
             for issue in check_purchase(customer_level=risk.level, assessment_expired=risk.expired,

@@ -87,6 +87,14 @@ def session_check(now: datetime) -> SessionCheck:
     return SessionCheck(False, at(next_trading_day(today), MORNING[0]), "今天不是交易日")
 
 
+def continuous_trading(when: datetime) -> bool:
+    """Continuous trading (9:30–11:30, 13:00–14:57), the only time a market order is taken; the call
+    auctions take limit orders only."""
+    local = when.astimezone(SHANGHAI)
+    t = local.time()
+    return is_trading_day(local.date()) and (time(9, 30) <= t < time(11, 30) or time(13, 0) <= t < time(14, 57))
+
+
 def session_day(when: datetime) -> date:
     """The trading day an order placed at `when` is for: today's during or before today's session,
     the next trading day's after the close, at weekends and on holidays (a 预埋单)."""

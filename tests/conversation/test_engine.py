@@ -116,16 +116,24 @@ def test_an_expired_risk_assessment_blocks_purchases_but_not_sales(engine) -> No
     assert sell.pending_confirmation is not None
 
 
-def test_orders_outside_the_session_get_the_next_session(engine, clock) -> None:
+def test_after_the_close_a_market_order_is_refused_and_a_limit_order_is_held_for_the_next_session(engine, clock) -> None:
     clock.advance(hours=10)  # 20:30, after the close
-    reply = Chat(engine, "100001").say("买100股五粮液 市价")
-    assert reply.pending_confirmation is None
-    assert "2026-11-26 09:15" in reply.text
+    chat = Chat(engine, "100001")
+    market = chat.say("买100股五粮液 市价")
+    assert market.pending_confirmation is None and "11月26日（周四）9:15" in market.text and "限价" in market.text
+    limit = chat.say("那改成限价110元")
+    assert limit.pending_confirmation is not None and "预埋单" in limit.text
+    placed = chat.say("确认")
+    assert "预埋单" in placed.text and "11月26日" in placed.text
+    assert [o.status for o in assistant_orders(engine, "100001")] == ["open"]
+    assert "已为您撤单" in (chat.say("撤单"), chat.say("确认"))[1].text  # a 预埋单 can be withdrawn before it is sent
+    clock.advance(hours=14)  # 10:30 the next day: nothing left to fill
+    assert [o.status for o in engine.brokerage.orders("100001", status="cancelled")] == ["cancelled"]
 
 
 def test_cancelling_an_open_order_needs_a_confirmation(engine) -> None:
     chat = Chat(engine, "100001")
-    chat.say("买100股五粮液 价格105元")  # below the market: it stays open
+    chat.say("买100股五粮液 价格110元")  # below the market: it stays open
     chat.say("确认")
     ask = chat.say("把五粮液那笔撤了")
     assert ask.pending_confirmation is not None and ask.pending_confirmation.kind == "cancel_order"
@@ -143,7 +151,7 @@ def test_an_anonymous_visitor_is_asked_to_sign_in_for_account_data(engine) -> No
 
 def test_a_customer_only_ever_sees_their_own_account(engine) -> None:
     theirs = Chat(engine, "100001")
-    theirs.say("买100股五粮液 价格105元")
+    theirs.say("买100股五粮液 价格110元")
     theirs.say("确认")
     order_id = assistant_orders(engine, "100001")[0].order_id
 

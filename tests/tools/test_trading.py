@@ -72,7 +72,7 @@ def test_the_counter_refuses_out_of_band_and_closed_market(engine, clock) -> Non
 
 def test_another_customers_order_cannot_be_cancelled(engine) -> None:
     order = engine.brokerage.place_order("100001", OrderRequest(code="000858", side="buy", quantity=100, price_type="limit",
-                                                                limit_price=Decimal("105.00")), "k-other-001")
+                                                                limit_price=Decimal("110.00")), "k-other-001")
     with pytest.raises(BrokerageError) as exc:
         engine.brokerage.cancel_order("100003", order.order_id)
     assert exc.value.code == "order_not_found"

@@ -34,6 +34,7 @@ REGISTRY: dict[str, IntentSpec] = {
     "market_quote": IntentSpec(lookups.MARKET_QUOTE, carries_over=True),
     "account_opening_status": IntentSpec(lookups.ACCOUNT_OPENING_STATUS),
     "risk_assessment": IntentSpec(lookups.RISK_PROFILE, visitor_flow=answers.RISK_QUESTION, disclosed=True),
+    "suitability_scope": IntentSpec(answers.SUITABILITY_SCOPE),
     "open_permission": IntentSpec(answers.OPEN_PERMISSION, carries_over=True, disclosed=True),
     "fees": IntentSpec(answers.FEES, carries_over=True, disclosed=True),
     "kb_question": IntentSpec(answers.KB_QUESTION, disclosed=True),

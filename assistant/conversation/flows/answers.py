@@ -79,6 +79,18 @@ def _permission(turn: TurnContext, state: DialogueState, slots: dict) -> Reply:
     return turn.reply("open_permission", "run_tool", T.permissions_text(items), data={"permissions": items})
 
 
+def _suitability_scope(turn: TurnContext, state: DialogueState, slots: dict) -> Reply:
+    """"我能买什么" asks the customer's matching range, not for a pick: the range, never a product."""
+    if turn.customer_id is None:
+        return kb_reply(turn, "risk_assessment", suffix="\n登录后我可以按您本人的测评结果告诉您可购买的风险等级范围。")
+    r = turn.tools()["get_risk_profile"].invoke({})
+    text = T.risk_text(r)
+    if r.level and not r.expired:
+        text += ("\n产品和证券的风险等级可在 App 的产品详情页查看，风险等级在您可购买范围内的才能买入。"
+                 "这里说的是适当性匹配范围，不是对具体产品的推荐。")
+    return turn.reply("risk_assessment", "run_tool", text, data=r)
+
+
 def _risk_question(turn: TurnContext, state: DialogueState, slots: dict) -> Reply:
     return kb_reply(turn, "risk_assessment", suffix="\n如需查询您本人的测评结果，请先登录。")
 
@@ -95,6 +107,7 @@ KB_QUESTION = Flow("kb_question", (Step("answer", _kb),))
 FEES = Flow("fees", (Step("answer", _fees),))
 OPEN_PERMISSION = Flow("open_permission", (Step("answer", _permission),))
 RISK_QUESTION = Flow("risk_assessment", (Step("answer", _risk_question),))
+SUITABILITY_SCOPE = Flow("risk_assessment", (Step("answer", _suitability_scope),))
 ADVICE = Flow("investment_advice_request", (Step("refuse", _fixed("investment_advice_request", "refuse",
                                                                  T.ADVICE_REFUSAL)),))
 HUMAN_AGENT = Flow("human_agent", (Step("hand_off", _fixed("human_agent", "escalate", T.HUMAN_AGENT,

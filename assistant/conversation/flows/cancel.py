@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 
 from assistant.conversation import templates as T
-from assistant.conversation.flows.base import Flow, Step
+from assistant.conversation.flows.base import Flow, Step, refuse
 from assistant.conversation.flows.orders import CONFIRM_TTL, write_ahead
 from assistant.conversation.store import DialogueState, PendingAction, PendingSlot
 from assistant.conversation.turn import TurnContext, pending_out
@@ -28,6 +28,13 @@ def _choose_and_preview(turn: TurnContext, state: DialogueState, slots: dict) ->
             chosen = [o for o in open_orders if o.code == slots["security"]["code"]]
         if not chosen:
             what = f"{slots['security']['name']}的" if slots.get("security") else ""
+            today = turn.tools()["get_orders"].invoke({"status": None, "today_only": True})
+            if slots.get("security"):
+                today = [o for o in today if o.code == slots["security"]["code"]]
+            if today:  # say what became of them: filled orders cannot be withdrawn
+                reason = "今天的委托已全部成交或已撤销，已成交的委托无法撤销：\n" + "\n".join(T.order_line(o) for o in today)
+                return refuse(turn, state, label, f"您目前没有可以撤销的{what}未成交委托。{reason}", reasons=[reason],
+                              data={"orders": today})
             return turn.reply(label, "run_tool", f"您目前没有可以撤销的{what}未成交委托。")
         if len(chosen) > 1:
             state.pending_slot = PendingSlot(intent=label, slot="order_id", slots=slots)

@@ -69,6 +69,18 @@ def _check_security(turn: TurnContext, state: DialogueState, slots: dict) -> Rep
     return confirm_sound_alike(turn, state, "place_order", slots)
 
 
+def _check_holding(turn: TurnContext, state: DialogueState, slots: dict) -> Reply | None:
+    """A sale of a security not held is refused before the price is asked."""
+    if slots.get("side") != "sell":
+        return None
+    held = next((p for p in turn.tools()["get_positions"].invoke({}) if p.code == slots["security"]["code"]), None)
+    if held is not None:
+        return None
+    name = slots["security"]["name"]
+    return refuse(turn, state, "place_order", f"您的账户没有{name}的持仓（可卖数量为 0），无法卖出。可以问我“我的持仓”查看持有的证券。",
+                  slots=order_slots(slots))
+
+
 def _preview(turn: TurnContext, state: DialogueState, slots: dict) -> Reply:
     security = slots["security"]
     draft = OrderDraft(
@@ -143,6 +155,7 @@ PLACE_ORDER = Flow(
         Collect("security", lambda turn, slots: which_security(slots, "交易")),
         Step("confirm_sound_alike", _check_security),
         Collect("side", lambda turn, slots: f"请问您要买入还是卖出{slots['security']['name']}？"),
+        Step("check_holding", _check_holding),
         Collect("quantity", _ask_quantity, filled=_has_quantity),
         Collect("price", _ask_price, filled=lambda slots: bool(slots.get("price_type"))),
         Step("preview", _preview),

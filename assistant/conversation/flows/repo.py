@@ -22,6 +22,7 @@ from assistant.tools import BrokerageError
 from assistant.tools import repo as R
 
 _SHENZHEN = re.compile(r"深市|深圳|深交所|R-?\d{3}", re.I)
+_SHANGHAI = re.compile(r"沪市|上海|上交所|GC\d{3}", re.I)
 REPO_KEYS = ("repo_code", "tenor_days", "amount", "exchange")
 
 
@@ -34,6 +35,8 @@ def repo_slots(slots: dict, text: str = "") -> dict:
         out.update(tenor_days=product.tenor_days, exchange=product.exchange)
     elif _SHENZHEN.search(text):
         out["exchange"] = "SZ"
+    elif _SHANGHAI.search(text):
+        out["exchange"] = "SH"
     return out
 
 

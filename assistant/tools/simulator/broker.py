@@ -45,7 +45,16 @@ from assistant.tools.simulator.models import (
     SimRiskAssessment,
     SimTrade,
 )
-from assistant.tools.trading_rules import AFTERNOON, CENT, SHANGHAI, estimate_fees, lot_problem, session_check, session_day
+from assistant.tools.trading_rules import (
+    AFTERNOON,
+    CENT,
+    SHANGHAI,
+    continuous_trading,
+    estimate_fees,
+    lot_problem,
+    session_check,
+    session_day,
+)
 
 Clock = Callable[[], datetime]
 
@@ -244,8 +253,8 @@ class SimulatedBrokerage:
             self._customer_row(s, customer_id)
             now = self.now()
             session = session_check(now)
-            if not session.open and request.price_type != "limit":
-                raise BrokerageError("market_closed", f"当前不在交易时间（{session.reason}），市价委托只在连续竞价时段受理。")
+            if request.price_type != "limit" and not continuous_trading(now):
+                raise BrokerageError("market_closed", "市价委托只在连续竞价时段（9:30–11:30、13:00–14:57）受理。")
             sec = self.market.security(request.code)
             q = self.quote(request.code)
             position = s.get(SimPosition, (customer_id, request.code))

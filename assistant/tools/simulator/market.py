@@ -41,7 +41,7 @@ class MarketData:
         return s
 
     def prev_close(self, s: Security, day: date) -> Decimal:
-        drift = Decimal(str(round(0.06 * _unit(s.code, "close", day.isoformat()), 4)))
+        drift = Decimal(str(round(0.02 * _unit(s.code, "close", day.isoformat()), 4)))
         return round_price(s, s.ref_price * (1 + drift))
 
     def _move(self, s: Security, day: date, minute: int) -> float:
