@@ -40,7 +40,7 @@ class SecurityRef(BaseModel):
     exchange: str
     board: str
     mention: str = Field(description="the words the customer used")
-    match: Literal["code", "name", "alias", "pinyin"] = "name"
+    match: Literal["code", "name", "alias", "pinyin", "partial", "confirmed"] = "name"
 
 
 class DateRange(BaseModel):

@@ -122,6 +122,11 @@ class SecurityMaster:
             match = "name" if term.lower() == s.name.lower() else "alias"
             found.append((m.start(), s.ref(term, match)))
             taken.append(m.span())
+            if match == "alias":
+                # 平安 is 中国平安's alias and the start of 平安银行: both are candidates, the customer chooses.
+                for other in self.securities:
+                    if other.code != s.code and other.name.startswith(term):
+                        found.append((m.start(), other.ref(term, "partial")))
         for m in _CODE.finditer(text):
             s = self.by_code.get(m.group(1))
             if s and free(*m.span()):
@@ -136,6 +141,22 @@ class SecurityMaster:
                 seen.add(ref.code)
                 result.append(ref)
         return result
+
+    def partial(self, text: str, limit: int = 4) -> list[Security]:
+        """Securities whose name starts with a word of the text ("招商" → 招商银行, 招商证券), for the
+        question "which one?" when nothing was named exactly. Never acted on without the customer's choice."""
+        found: list[Security] = []
+        for run in _HAN_RUN.finditer(text):
+            word = run.group(0)
+            for n in range(min(4, len(word)), 1, -1):
+                for i in range(len(word) - n + 1):
+                    window = word[i:i + n]
+                    hits = [s for s in self.securities if s.name.startswith(window)]
+                    if hits and len(hits) <= limit:
+                        found += [s for s in hits if s not in found]
+                if found:
+                    return found[:limit]
+        return found[:limit]
 
     def _find_homophones(self, text, run, found, taken, free) -> None:
         span_text = run.group(0)

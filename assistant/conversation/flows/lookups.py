@@ -20,8 +20,9 @@ def _balance(turn: TurnContext, state: DialogueState, slots: dict) -> Reply:
 def _positions(turn: TurnContext, state: DialogueState, slots: dict) -> Reply:
     items = turn.tools()["get_positions"].invoke({})
     security = slots.get("security")
-    return turn.reply("positions", "run_tool", T.positions_text(items, security["code"] if security else None),
-                      data={"positions": items})
+    code = security["code"] if security else None
+    shown = [p for p in items if p.code == code] if code else items  # the data is what the text is about
+    return turn.reply("positions", "run_tool", T.positions_text(items, code), data={"positions": shown})
 
 
 def _orders(turn: TurnContext, state: DialogueState, slots: dict) -> Reply:
@@ -67,7 +68,7 @@ TRADE_HISTORY = Flow("trade_history", (Step("report", _trades),), needs_sign_in=
 ACCOUNT_OPENING_STATUS = Flow("account_opening_status", (Step("report", _opening),), needs_sign_in=True)
 RISK_PROFILE = Flow("risk_assessment", (Step("report", _risk),), needs_sign_in=True)
 MARKET_QUOTE = Flow("market_quote", (
-    Collect("security", lambda turn, slots: which_security(slots, "查询行情")),
+    Collect("security", lambda turn, slots: which_security(slots, "查询行情", turn)),
     Step("confirm_sound_alike", lambda turn, state, slots: confirm_sound_alike(turn, state, "market_quote", slots)),
     Step("report", _quote),
 ))

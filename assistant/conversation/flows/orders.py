@@ -27,11 +27,15 @@ def order_slots(slots: dict) -> dict:
     return {k: v for k, v in slots.items() if k in ORDER_KEYS}
 
 
-def which_security(slots: dict, purpose: str) -> str:
+def which_security(slots: dict, purpose: str, turn: TurnContext | None = None) -> str:
     candidates = slots.get("security_candidates") or []
     if candidates:
         names = "、".join(f"{c['name']}（{c['code']}）" for c in candidates[:4])
-        return f"您提到了几只证券：{names}。请问您要{purpose}的是哪一只？"
+        return f"您说的可能是以下几只证券：{names}。请问您要{purpose}的是哪一只？请回复名称或 6 位代码。"
+    partial = turn.services.master.partial(turn.text) if turn is not None else []
+    if partial:  # "招商" names no security exactly: offer the ones it starts, never pick one
+        names = "、".join(s.label for s in partial)
+        return f"请问您要{purpose}的是哪一只：{names}？请回复名称或 6 位代码。"
     return f"请问您要{purpose}的是哪只证券？可以告诉我名称或 6 位代码。"
 
 
@@ -152,7 +156,7 @@ PLACE_ORDER = Flow(
     name="place_order",
     needs_sign_in=True,
     steps=(
-        Collect("security", lambda turn, slots: which_security(slots, "交易")),
+        Collect("security", lambda turn, slots: which_security(slots, "交易", turn)),
         Step("confirm_sound_alike", _check_security),
         Collect("side", lambda turn, slots: f"请问您要买入还是卖出{slots['security']['name']}？"),
         Step("check_holding", _check_holding),
