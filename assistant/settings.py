@@ -140,6 +140,8 @@ class Settings(BaseSettings):
     handoff_days: str = "1234567"  # ISO weekdays with agents on duty (1 = Monday)
     handoff_agent_online_s: int = Field(default=60, ge=5)  # a console heard from this recently is online
     handoff_handle_s: int = Field(default=300, ge=30)  # assumed seconds per ticket until there is history
+    # A customer who wrote this recently is taken to be still in the chat: a call-back can be taken live.
+    handoff_customer_online_s: int = Field(default=600, ge=30)
     agent_max_failed_logins: int = Field(default=5, ge=1)  # then the account is locked for a while
     agent_lockout_s: int = Field(default=900, ge=1)
     agent_token_hours: float = Field(default=10.0, gt=0)
