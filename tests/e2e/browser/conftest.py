@@ -27,6 +27,8 @@ from tests.conftest import CLIPS, FIXTURES, make_settings
 
 CHROMIUM = Path("/usr/bin/chromium")
 PINNED = "2026-11-25T10:30:00+08:00"  # a Wednesday morning session
+# Questions the small fixture knowledge base answers (the defaults are for the real one), and one it does not.
+SUGGESTED = ["科创板股票最少买多少股？", "卖出股票的印花税税率是多少？", "银证转账什么时候可以办理？", "港股打新有哪些费用？"]
 FAKE_MICROPHONE_CLIP = CLIPS / "dv03.wav"
 
 
@@ -56,7 +58,8 @@ def serve(root: Path, **overrides):
     shutil.copytree(FIXTURES / "kb_small", kb_dir)
     settings = make_settings(root / "var", kb_dir, simulator_now=PINNED,
                              # many turns from one customer in a few seconds: not what the limits are for here
-                             rate_limit_customer_per_minute=10_000, rate_limit_ip_per_minute=100_000, **overrides)
+                             rate_limit_customer_per_minute=10_000, rate_limit_ip_per_minute=100_000,
+                             **{"chat_suggested_questions": SUGGESTED, **overrides})
     app = create_app(settings, ingest_in_background=False)
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
