@@ -101,3 +101,21 @@ def test_questions_are_offered_on_an_empty_conversation_and_after_a_not_found(pa
     expect(offered).to_have_count(0)
     say(page, "可转债的强赎条款是怎么规定的")
     expect(offered).to_have_count(3)
+
+
+def test_a_preview_of_a_kind_the_page_does_not_know_is_shown_from_its_fields(page: Page) -> None:
+    """A reverse-repo preview (the conversation may add one): a ticket of its labelled fields."""
+    sign_in(page, "100001")
+    shown = page.evaluate("""() => {
+        const text = document.createElement("div");
+        const card = window.MingchuanCards.render({role: "assistant", text: "请核对国债逆回购：GC001，1 天，10 万元。",
+            pending_confirmation: {kind: "reverse_repo"},
+            data: {kind: "reverse_repo", code: "204001", tenor_days: 1, amount: "100000.00", rate: "1.85",
+                   interest_estimate: "5.07", nested: {x: 1}}}, text);
+        return {ticket: card.querySelector(".card.ticket").innerText, hidden: text.className,
+                actions: card.querySelectorAll(".ticket-actions").length};
+    }""")
+    assert "国债逆回购预览" in shown["ticket"]
+    for part in ("204001", "期限（天）", "100,000.00 元", "年化利率", "1.85%", "预估利息", "5.07 元"):
+        assert part in shown["ticket"]
+    assert "nested" not in shown["ticket"] and shown["actions"] == 1 and "visually-hidden" in shown["hidden"]
