@@ -68,9 +68,10 @@ class Settings(BaseSettings):
     # The web chat page's demo sign-in (pick a seeded demo customer, get a token). Never in production.
     web_demo_sign_in: bool = True
     # Offered on an empty conversation and after an answer the knowledge base could not give; only
-    # those the loaded knowledge base answers (with a citation) are shown.
+    # those the loaded knowledge base answers (with a citation) are shown. The defaults are standard
+    # questions of knowledge_base/faq/, word for word.
     chat_suggested_questions: list[str] = Field(default_factory=lambda: [
-        "A股每天几点可以交易？", "科创板股票最少买多少股？", "集合竞价期间可以撤单吗？", "开户提交后多久能审核完成？"])
+        "A股每天几点可以交易？", "开通科创板需要满足什么条件？", "集合竞价期间可以撤单吗？", "开户提交后多久能审核完成？"])
 
     # Bearer tokens (PyJWT). HS256 with a shared secret, or RS256 with the issuer's public key.
     # Staff tokens carry roles ("compliance", "agent"); reading the audit log needs "compliance".
