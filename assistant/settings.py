@@ -67,6 +67,11 @@ class Settings(BaseSettings):
     dev_customer_header: bool = True
     # The web chat page's demo sign-in (pick a seeded demo customer, get a token). Never in production.
     web_demo_sign_in: bool = True
+    # Offered on an empty conversation and after an answer the knowledge base could not give; only
+    # those the loaded knowledge base answers (with a citation) are shown. The defaults are standard
+    # questions of knowledge_base/faq/, word for word.
+    chat_suggested_questions: list[str] = Field(default_factory=lambda: [
+        "A股每天几点可以交易？", "开通科创板需要满足什么条件？", "集合竞价期间可以撤单吗？", "开户提交后多久能审核完成？"])
 
     # Bearer tokens (PyJWT). HS256 with a shared secret, or RS256 with the issuer's public key.
     # Staff tokens carry roles ("compliance", "agent"); reading the audit log needs "compliance".
@@ -140,6 +145,8 @@ class Settings(BaseSettings):
     handoff_days: str = "1234567"  # ISO weekdays with agents on duty (1 = Monday)
     handoff_agent_online_s: int = Field(default=60, ge=5)  # a console heard from this recently is online
     handoff_handle_s: int = Field(default=300, ge=30)  # assumed seconds per ticket until there is history
+    # A customer who wrote this recently is taken to be still in the chat: a call-back can be taken live.
+    handoff_customer_online_s: int = Field(default=600, ge=30)
     agent_max_failed_logins: int = Field(default=5, ge=1)  # then the account is locked for a while
     agent_lockout_s: int = Field(default=900, ge=1)
     agent_token_hours: float = Field(default=10.0, gt=0)

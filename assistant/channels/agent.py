@@ -13,7 +13,7 @@ import asyncio
 import json
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, FastAPI, Query, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import FileResponse, JSONResponse
@@ -29,7 +29,16 @@ from assistant.channels.ratelimit import limit_by_ip
 from assistant.channels.tokens import mint
 from assistant.compliance import Violation
 from assistant.conversation import ConversationNotFound
-from assistant.handoff import QUEUE_CHANNEL, AgentError, AgentInfo, HandoffError, HandoffService, message_out
+from assistant.handoff import (
+    QUEUE_CHANNEL,
+    AgentError,
+    AgentInfo,
+    HandoffError,
+    HandoffService,
+    TicketFilter,
+    message_out,
+    ticket_page,
+)
 
 router = APIRouter(prefix="/v1/agent", tags=["agent"])
 satisfaction_router = APIRouter(prefix="/v1/conversations", tags=["conversations"])
@@ -116,6 +125,28 @@ def me(agent: Staff) -> dict:
 @router.get("/queue")
 def queue(agent: Staff, request: Request) -> dict:
     return _service(request).queue()
+
+
+Group = Literal["live", "mine", "callbacks", "assigned", "resolved_today"]
+ReasonParam = Annotated[str, StringConstraints(pattern=r"^[a-z_]{1,32}$")]
+CustomerParam = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[0-9A-Za-z]{1,32}$")]
+
+
+@router.get("/tickets")
+def tickets(agent: Staff, request: Request,
+            group: Annotated[Group, Query(description="live 排队中 · mine 我的 · callbacks 待回电 · assigned 处理中 · "
+                                                      "resolved_today 今日已结束")] = "live",
+            reason: Annotated[ReasonParam | None, Query()] = None,
+            priority: Annotated[Literal["urgent", "high", "normal"] | None, Query()] = None,
+            channel: Annotated[Literal["app", "web", "wechat", "voice"] | None, Query()] = None,
+            customer: Annotated[CustomerParam | None, Query(description="客户号或其开头几位")] = None,
+            page: Annotated[int, Query(ge=1, le=10_000)] = 1,
+            page_size: Annotated[int, Query(ge=1, le=200)] = 50) -> dict:
+    """One page of a group of tickets, most urgent first, then by priority and waiting time (resolved
+    ones newest first), with every group's count under the same filters."""
+    return ticket_page(_service(request), agent, TicketFilter(group=group, reason=reason, priority=priority,
+                                                              channel=channel, customer=customer or None,
+                                                              page=page, page_size=page_size))
 
 
 def _deliver(request: HTTPConnection, view: dict, text: str) -> None:

@@ -17,8 +17,9 @@ from assistant.channels.auth import current_customer, customer_of
 from assistant.channels.errors import ApiError
 from assistant.channels.events import conversation_channel
 from assistant.channels.ratelimit import limit_turn, limit_turns
-from assistant.conversation import ConversationPipeline, ConversationNotFound
-from assistant.domain import Citation, PendingConfirmation, Reply, Turn
+from assistant.conversation import ConversationNotFound, ConversationPipeline
+from assistant.domain import Citation, Handoff, PendingConfirmation, Reply, Turn
+from assistant.handoff import unanswered
 from assistant.tools import BrokerageError
 
 router = APIRouter(prefix="/v1/conversations", tags=["conversations"])
@@ -61,6 +62,23 @@ class MessageOut(BaseModel):
     pending_confirmation: PendingConfirmation | None = None
     agent_name: str | None = None  # an agent's display name, when the agent's message carries one
     csat_request: bool = False  # the agent resolved the conversation: the customer may rate the service 1–5
+    # The tool result behind an assistant's text (holdings, orders, a preview …), for a page to show as
+    # tables and cards; the text stays the reply (WeChat, screen readers).
+    data: dict | None = None
+    action: str | None = None
+    handoff: Handoff | None = None  # the reply handed the conversation to a person: shown as a notice
+    unanswered: bool = False  # the assistant could not answer: a page may offer questions it can answer
+
+    @staticmethod
+    def _unanswered(m, payload: dict) -> bool:
+        if m.role != "assistant" or not isinstance(payload.get("action"), str):
+            return False
+        try:
+            reply = Reply(text=m.text, intent=m.intent or "", confidence=0.0, action=payload["action"],
+                          citations=payload.get("citations") or [])
+        except ValueError:
+            return False
+        return unanswered(reply)
 
     @classmethod
     def of(cls, m) -> MessageOut:
@@ -70,7 +88,11 @@ class MessageOut(BaseModel):
                    citations=payload.get("citations") or [],
                    pending_confirmation=payload.get("pending_confirmation"),
                    agent_name=name if m.role == "agent" and isinstance(name, str) and name.strip() else None,
-                   csat_request=m.role == "system" and payload.get("csat_request") is True)
+                   csat_request=m.role == "system" and payload.get("csat_request") is True,
+                   data=payload.get("data") if m.role == "assistant" and isinstance(payload.get("data"), dict) else None,
+                   action=payload.get("action") if m.role == "assistant" else None,
+                   handoff=payload.get("handoff") if m.role == "assistant" else None,
+                   unanswered=cls._unanswered(m, payload))
 
 
 class HistoryOut(BaseModel):

@@ -121,3 +121,24 @@ def passage(chunk_id: Annotated[str, Path(max_length=200)],
     return PassageOut(chunk_id=chunk.id, text=chunk.text, path=str(meta.get("doc_path", "")),
                       **{k: str(meta.get(k, "")) for k in ("title", "section", "doc_type", "source", "issuer",
                                                            "effective_date", "version")})
+
+
+class SuggestionsOut(BaseModel):
+    questions: list[str]
+
+
+@router.get("/suggestions", response_model=SuggestionsOut)
+def suggestions(request: Request) -> SuggestionsOut:
+    """Three or four questions to offer a customer who has not asked anything yet, or whose question
+    found nothing: the configured ones that the loaded knowledge base answers with a citation, worked
+    out once per index (an empty list while the index is being built)."""
+    kb: KnowledgeBase | None = getattr(request.app.state, "kb", None)
+    if kb is None or not kb.ready:
+        return SuggestionsOut(questions=[])
+    cached = getattr(request.app.state, "kb_suggestions", None)
+    if cached is None or cached[0] is not kb:
+        wanted = request.app.state.settings.chat_suggested_questions
+        answered = [q for q in wanted if (a := kb.answer(q)).found and a.citations][:4]
+        cached = (kb, answered)
+        request.app.state.kb_suggestions = cached
+    return SuggestionsOut(questions=cached[1])

@@ -126,3 +126,22 @@ def test_a_customer_rates_a_reply_and_the_rating_is_kept_for_review(client) -> N
         row = s.scalars(select(MessageRating)).one()
     assert row.rating == "down" and "13912345678" not in row.reason and "139****5678" in row.reason
     assert [r["event"] for r in client.app.state.engine.audit.records(conversation_id=cid)][-1] == "rating"
+
+
+def test_the_history_carries_each_reply_s_data_for_a_page_to_draw(client) -> None:
+    cid = start(client, "100001")
+    say(client, cid, "查一下我的持仓", "100001")
+    say(client, cid, "可转债的强赎条款是怎么规定的", "100001")
+    history = client.get(f"/v1/conversations/{cid}/messages", headers=AS["100001"]).json()["messages"]
+    holdings, not_found = history[1], history[3]
+    codes = {p["code"] for p in holdings["data"]["positions"]}
+    assert "600519" in codes and holdings["action"] == "run_tool" and holdings["unanswered"] is False
+    assert all(m["data"] is None for m in history if m["role"] == "customer")
+    assert not_found["unanswered"] is True and not_found["citations"] == []
+
+
+def test_suggested_questions_are_those_the_knowledge_base_answers(tmp_path, small_kb_dir) -> None:
+    asked = ["科创板股票最少买多少股？", "港股打新有哪些费用？"]
+    with TestClient(create_app(app_settings(tmp_path, small_kb_dir, chat_suggested_questions=asked),
+                               ingest_in_background=False)) as client:
+        assert client.get("/v1/kb/suggestions").json() == {"questions": asked[:1]}

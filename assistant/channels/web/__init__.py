@@ -27,7 +27,8 @@ router = APIRouter(tags=["web"])
 
 PAGE_DIR = Path(__file__).resolve().parent / "chat"
 # The only files served: a fixed list, so no path from the URL ever reaches the file system.
-_ASSETS = {"chat.js": "text/javascript; charset=utf-8", "chat.css": "text/css; charset=utf-8"}
+_ASSETS = {"chat.js": "text/javascript; charset=utf-8", "cards.js": "text/javascript; charset=utf-8",
+           "chat.css": "text/css; charset=utf-8"}
 DEMO_TOKEN_TTL = timedelta(hours=2)
 
 # Nothing from elsewhere: scripts, styles and connections stay on this origin; recordings are blobs.

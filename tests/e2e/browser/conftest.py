@@ -14,6 +14,7 @@ Fixtures for any page (the chat page, the agent console):
 from __future__ import annotations
 
 import shutil
+from contextlib import contextmanager
 import socket
 import threading
 import time
@@ -26,6 +27,8 @@ from tests.conftest import CLIPS, FIXTURES, make_settings
 
 CHROMIUM = Path("/usr/bin/chromium")
 PINNED = "2026-11-25T10:30:00+08:00"  # a Wednesday morning session
+# Questions the small fixture knowledge base answers (the defaults are for the real one), and one it does not.
+SUGGESTED = ["科创板股票最少买多少股？", "卖出股票的印花税税率是多少？", "银证转账什么时候可以办理？", "港股打新有哪些费用？"]
 FAKE_MICROPHONE_CLIP = CLIPS / "dv03.wav"
 
 
@@ -44,18 +47,19 @@ class LiveServer:
         return mint(self.settings, customer_id, **kwargs)
 
 
-@pytest.fixture(scope="session")
-def live_server(tmp_path_factory) -> LiveServer:
+@contextmanager
+def serve(root: Path, **overrides):
+    """The app on a free loopback port, with its own var/ under root and the small knowledge base."""
     import uvicorn
 
     from assistant.app import create_app
 
-    root = tmp_path_factory.mktemp("live")
     kb_dir = root / "kb"
     shutil.copytree(FIXTURES / "kb_small", kb_dir)
     settings = make_settings(root / "var", kb_dir, simulator_now=PINNED,
                              # many turns from one customer in a few seconds: not what the limits are for here
-                             rate_limit_customer_per_minute=10_000, rate_limit_ip_per_minute=100_000)
+                             rate_limit_customer_per_minute=10_000, rate_limit_ip_per_minute=100_000,
+                             **{"chat_suggested_questions": SUGGESTED, **overrides})
     app = create_app(settings, ingest_in_background=False)
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -69,10 +73,18 @@ def live_server(tmp_path_factory) -> LiveServer:
         if not thread.is_alive() or time.monotonic() > deadline:
             raise RuntimeError("the app did not start")
         time.sleep(0.1)
-    yield LiveServer(base_url=f"http://127.0.0.1:{port}", app=app)
-    server.should_exit = True
-    thread.join(timeout=30)
-    sock.close()
+    try:
+        yield LiveServer(base_url=f"http://127.0.0.1:{port}", app=app)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
+        sock.close()
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory) -> LiveServer:
+    with serve(tmp_path_factory.mktemp("live")) as server:
+        yield server
 
 
 @pytest.fixture(scope="session")

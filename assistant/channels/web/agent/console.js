@@ -11,8 +11,24 @@ const PRIORITY = { urgent: "紧急", high: "优先", normal: "普通" };
 const STATUS = { queued: "排队中", assigned: "处理中", resolved: "已结束", returned: "已交回助手", callback: "待回电", bot: "助手服务中" };
 const ROLE = { customer: "客户", assistant: "智能助手", agent: "客服", system: "系统" };
 
+const CHANNEL = { app: "App", web: "网页", wechat: "微信", voice: "语音" };
+const PAGE_SIZE = 50;
+
 const state = { token: sessionStorage.getItem("agentToken"), me: null, ws: null, ticket: null, lastId: 0, seen: new Set(),
-  retry: 0, heartbeat: null, checkTimer: null };
+  retry: 0, heartbeat: null, checkTimer: null,
+  // The ticket list: one group, its filters and page, fetched from the server (never the whole floor).
+  list: { group: "live", page: 1, pages: 1, fetchedAt: 0, loading: 0, tickets: [] }, refreshTimer: null, tick: null };
+
+// Waiting times as a person reads them: "8 分钟", "2 小时 14 分", "3 天".
+function duration(seconds) {
+  const minutes = Math.floor(Math.max(0, seconds) / 60);
+  if (minutes < 1) return "不到 1 分钟";
+  if (minutes < 60) return `${minutes} 分钟`;
+  const hours = Math.floor(minutes / 60), rest = minutes % 60;
+  if (hours < 24) return rest ? `${hours} 小时 ${rest} 分` : `${hours} 小时`;
+  const days = Math.floor(hours / 24), h = hours % 24;
+  return days >= 3 || !h ? `${days} 天` : `${days} 天 ${h} 小时`;
+}
 
 function toast(text) {
   const t = $("toast");
@@ -59,7 +75,10 @@ function signOut() {
   sessionStorage.removeItem("agentToken");
   if (state.ws) { state.ws.onclose = null; state.ws.close(); }
   clearInterval(state.heartbeat);
+  clearInterval(state.tick);
   $("desk-view").hidden = true;
+  $("desk-tabs").hidden = true;
+  $("supervisor-panel").hidden = true;
   $("login-view").hidden = false;
   $("logout").hidden = true;
   $("whoami").textContent = "";
@@ -71,10 +90,26 @@ function start(me) {
   $("login-view").hidden = true;
   $("desk-view").hidden = false;
   $("logout").hidden = false;
-  $("supervisor-panel").hidden = !(me.role === "supervisor" || me.role === "compliance");
+  const board = me.role === "supervisor" || me.role === "compliance";
+  $("desk-tabs").hidden = !board;
+  showTab("desk");
   connect();
-  if (!$("supervisor-panel").hidden) { loadStats(); setInterval(loadStats, 15000); }
+  loadTickets();
+  clearInterval(state.tick);
+  state.tick = setInterval(loadTickets, 30000);  // waiting times move on even when nothing else does
+  if (board) { loadStats(); setInterval(loadStats, 15000); }
 }
+
+// The supervisor's board is its own tab, not the foot of the page.
+function showTab(name) {
+  $("tab-desk").setAttribute("aria-selected", String(name === "desk"));
+  $("tab-board").setAttribute("aria-selected", String(name === "board"));
+  $("desk-view").hidden = name !== "desk";
+  $("supervisor-panel").hidden = name !== "board";
+  if (name === "board") loadStats();
+}
+$("tab-desk").addEventListener("click", () => showTab("desk"));
+$("tab-board").addEventListener("click", () => showTab("board"));
 
 // --- the live socket: queue, messages, heartbeat ---
 
@@ -105,7 +140,7 @@ function send(message) {
 }
 
 function handle(event) {
-  if (event.type === "queue") renderQueue(event.queue);
+  if (event.type === "queue") scheduleRefresh();
   else if (event.type === "message" && state.ticket && event.ticket_id === state.ticket.id) appendMessage(event.message);
   else if (event.type === "status" && state.ticket) {
     $("ticket-status").textContent = STATUS[event.status] || event.status;
@@ -113,41 +148,140 @@ function handle(event) {
   else if (event.type === "error") toast(event.error.message);
 }
 
-// --- the queue ---
+// --- the ticket list ---
 
-function item(ticket, actions) {
+// The socket says "the queue changed"; the page then asks for the group it shows, at most once a second.
+function scheduleRefresh() {
+  if (state.refreshTimer) return;
+  state.refreshTimer = setTimeout(() => { state.refreshTimer = null; loadTickets(); }, 1000);
+}
+
+function listQuery() {
+  const q = new URLSearchParams({ group: state.list.group, page: state.list.page, page_size: PAGE_SIZE });
+  for (const [key, id] of [["reason", "filter-reason"], ["priority", "filter-priority"], ["channel", "filter-channel"],
+    ["customer", "filter-customer"]]) {
+    const value = $(id).value.trim();
+    if (value) q.set(key, value);
+  }
+  return q;
+}
+
+async function loadTickets() {
+  if (!state.token) return;
+  const customer = $("filter-customer").value.trim();
+  if (customer && !/^[0-9A-Za-z]{1,32}$/.test(customer)) {
+    $("list-summary").textContent = "客户号只能包含数字或字母。";
+    return;
+  }
+  const serial = ++state.list.loading;  // a slower, older answer never overwrites a newer one
+  try {
+    const data = await api("GET", "/v1/agent/tickets?" + listQuery());
+    if (serial !== state.list.loading) return;
+    renderTickets(data);
+  } catch (e) {
+    if (serial === state.list.loading) $("list-summary").textContent = e.message;
+  }
+}
+
+function renderTickets(data) {
+  Object.assign(state.list, { page: data.page, pages: data.pages, fetchedAt: Date.now(), tickets: data.tickets });
+  $("queue-count").textContent = data.counts.live;
+  for (const group of ["mine", "callbacks", "assigned", "resolved_today"]) {
+    document.querySelector(`[data-testid="count-${group}"]`).textContent = data.counts[group];
+  }
+  const reasons = $("filter-reason");
+  const known = new Set([...reasons.options].map((o) => o.value));
+  for (const r of [...Object.keys(REASONS), ...data.reasons]) {
+    if (known.has(r)) continue;
+    known.add(r);
+    reasons.add(new Option(REASONS[r] || r, r));
+  }
+  const filtered = [...listQuery().keys()].some((k) => !["group", "page", "page_size"].includes(k));
+  $("list-summary").textContent = data.total
+    ? `共 ${data.total} 条${filtered ? "（已筛选）" : ""} · 紧急优先，其次按优先级和等待时间`
+    : (filtered ? "没有符合筛选条件的工单。" : "这里暂时没有工单。");
+  $("queue-list").replaceChildren(...data.tickets.map(ticketItem));
+  $("page-info").textContent = `第 ${data.page} / ${data.pages} 页`;
+  $("page-prev").disabled = data.page <= 1;
+  $("page-next").disabled = data.page >= data.pages;
+  $("pager").hidden = data.pages <= 1;
+}
+
+function ticketItem(t) {
   const li = document.createElement("li");
-  li.className = ticket.priority;
-  li.dataset.testid = "ticket-" + ticket.id;
-  li.dataset.ticketId = ticket.id;
-  const wait = Math.max(0, Math.round(ticket.waiting_s / 60));
-  li.innerHTML = `<strong></strong><div class="meta"></div>`;
-  li.querySelector("strong").textContent = `#${ticket.id} ${REASONS[ticket.reason] || ticket.reason}`;
-  li.querySelector(".meta").textContent = `${PRIORITY[ticket.priority] || ""} · 客户 ${ticket.customer_id || "访客"} · 已等 ${wait} 分钟`
-    + (ticket.agent_name ? ` · ${ticket.agent_name}` : "");
-  for (const [label, testid, fn] of actions) {
+  li.className = t.priority + (t.waiting_s >= 3600 && t.status !== "resolved" && t.status !== "returned" ? " long" : "");
+  li.dataset.testid = "ticket-" + t.id;
+  li.dataset.ticketId = t.id;
+  li.dataset.priority = t.priority;
+  const title = document.createElement("span");
+  title.className = "title";
+  if (t.priority !== "normal") {
+    const badge = document.createElement("span");
+    badge.className = "badge " + t.priority;
+    badge.textContent = PRIORITY[t.priority];
+    title.append(badge);
+  }
+  if (t.status === "callback" && t.customer_online) {
+    const badge = document.createElement("span");
+    badge.className = "badge online";
+    badge.dataset.testid = "online-" + t.id;
+    badge.textContent = "客户在线";
+    title.append(badge);
+  }
+  title.append(`#${t.id} ${REASONS[t.reason] || t.reason}`);
+  const wait = document.createElement("span");
+  wait.className = "wait";
+  wait.dataset.testid = "wait-" + t.id;
+  const closed = t.status === "resolved" || t.status === "returned";
+  wait.textContent = closed && t.closed_at
+    ? `${new Date(t.closed_at).toLocaleTimeString("zh-CN", { hour: "2-digit", minute: "2-digit" })} 结束`
+    : `已等 ${duration(t.waiting_s)}`;
+  const meta = document.createElement("span");
+  meta.className = "meta";
+  meta.textContent = [`客户 ${t.customer_id || "访客"}`, CHANNEL[t.channel] || t.channel,
+    t.queue_position ? `第 ${t.queue_position} 位` : "", t.agent_name || "", t.status === "callback" ? "待回电" : ""]
+    .filter(Boolean).join(" · ");
+  meta.title = t.summary || "";
+  const actions = document.createElement("span");
+  const button = (label, testid, fn, cls) => {
     const b = document.createElement("button");
     b.textContent = label;
     b.dataset.testid = testid;
+    if (cls) b.className = cls;
     b.addEventListener("click", fn);
-    li.appendChild(b);
-  }
+    actions.append(b);
+  };
+  if (t.status === "queued") button("接入", "claim-" + t.id, () => claim(t.id));
+  else if (t.status === "callback" && t.customer_online) button("在线接入", "claim-" + t.id, () => claim(t.id), "live");
+  else if (t.status === "callback") button("接手回电", "claim-" + t.id, () => claim(t.id));
+  else button(t.status === "assigned" ? "打开" : "查看", "open-" + t.id, () => openTicket(t.id));
+  li.append(title, wait, meta, actions);
   return li;
 }
 
-function renderQueue(queue) {
-  $("queue-count").textContent = queue.queued.length;
-  const fill = (id, list, actions) => { const ul = $(id); ul.replaceChildren(...list.map((t) => item(t, actions(t)))); };
-  fill("queue-list", queue.queued, (t) => [["接入", "claim-" + t.id, () => claim(t.id)]]);
-  fill("assigned-list", queue.assigned.filter((t) => t.agent_id === state.me.id || state.me.role === "supervisor"),
-    (t) => [["打开", "open-" + t.id, () => openTicket(t.id)]]);
-  fill("callback-list", queue.callbacks, (t) => [["接手回电", "claim-" + t.id, () => claim(t.id)]]);
+document.querySelectorAll("#groups [data-group]").forEach((b) => b.addEventListener("click", () => {
+  document.querySelectorAll("#groups [data-group]").forEach((o) => o.setAttribute("aria-selected", String(o === b)));
+  Object.assign(state.list, { group: b.dataset.group, page: 1 });
+  loadTickets();
+}));
+for (const id of ["filter-reason", "filter-priority", "filter-channel"]) {
+  $(id).addEventListener("change", () => { state.list.page = 1; loadTickets(); });
 }
+let customerTimer = null;
+$("filter-customer").addEventListener("input", () => {
+  clearTimeout(customerTimer);
+  customerTimer = setTimeout(() => { state.list.page = 1; loadTickets(); }, 250);
+});
+$("filters").addEventListener("submit", (event) => { event.preventDefault(); state.list.page = 1; loadTickets(); });
+$("filters").addEventListener("reset", () => setTimeout(() => { state.list.page = 1; loadTickets(); }));
+$("page-prev").addEventListener("click", () => { state.list.page = Math.max(1, state.list.page - 1); loadTickets(); });
+$("page-next").addEventListener("click", () => { state.list.page = Math.min(state.list.pages, state.list.page + 1); loadTickets(); });
 
 async function claim(id) {
   try {
     showTicket(await api("POST", `/v1/agent/tickets/${id}/claim`));
-  } catch (e) { toast(e.message); }
+    loadTickets();
+  } catch (e) { toast(e.message); loadTickets(); }
 }
 
 async function openTicket(id) {
@@ -161,6 +295,10 @@ function showTicket(view) {
   state.seen = new Set();
   state.lastId = 0;
   $("ticket-panel").hidden = false;
+  $("ticket-empty").hidden = true;
+  $("desk-view").classList.add("has-ticket");
+  const mine = view.status === "assigned" && (view.agent_id === state.me.id || state.me.role === "supervisor");
+  for (const id of ["transfer", "handback", "resolve", "reply-send", "transfer-to"]) $(id).disabled = !mine;
   $("ticket-title").textContent = `#${view.id} ${REASONS[view.reason] || view.reason} · ${view.channel === "wechat" ? "微信" : "App/网页"}`;
   $("ticket-status").textContent = STATUS[view.status] || view.status;
   $("summary").textContent = view.summary;
@@ -334,7 +472,11 @@ function closeTicket() {
   send({ type: "close" });
   state.ticket = null;
   $("ticket-panel").hidden = true;
+  $("ticket-empty").hidden = false;
+  $("desk-view").classList.remove("has-ticket");
+  loadTickets();
 }
+$("back-to-list").addEventListener("click", closeTicket);
 
 // --- supervisor ---
 
@@ -342,7 +484,7 @@ async function loadStats() {
   try {
     const s = await api("GET", "/v1/agent/stats");
     const pct = (x) => (x === null || x === undefined ? "—" : (x * 100).toFixed(1) + "%");
-    const min = (x) => (x === null || x === undefined ? "—" : (x / 60).toFixed(1) + " 分钟");
+    const min = (x) => (x === null || x === undefined ? "—" : duration(x));
     const rows = [
       ["排队", s.queue_length, "stat-queue"], ["最长等待", min(s.longest_wait_s), "stat-longest-wait"],
       ["平均等待", min(s.average_wait_s), "stat-average-wait"], ["接入前平均等待", min(s.average_answer_wait_s), "stat-answer-wait"],

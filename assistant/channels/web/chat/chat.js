@@ -163,6 +163,10 @@
     }
     connect();
     $("input").focus();
+    try { // an empty conversation (new, or reloaded before anything was said): offer a start
+      const first = await api("GET", `/v1/conversations/${encodeURIComponent(state.conversationId)}/messages?limit=1`);
+      if (!first.messages.length && !state.lastId) offerSuggestions("您可以这样问我：");
+    } catch { /* the stream shows what there is */ }
   }
 
   async function newConversation() {
@@ -323,6 +327,18 @@
     text.className = "text";
     text.textContent = m.text; // never HTML: replies may quote what a customer typed
     item.append(author, text);
+    const rich = window.MingchuanCards ? window.MingchuanCards.render(m, text) : null;
+    if (rich) { item.append(rich); item.classList.add("has-data"); }
+    if (m.role === "assistant" && m.handoff) { // what happens next, with a person: set apart from the chat
+      item.classList.add("handoff");
+      item.setAttribute("aria-label", "转人工通知");
+      const tag = document.createElement("div");
+      tag.className = "handoff-tag";
+      tag.textContent = "人工服务";
+      tag.setAttribute("aria-hidden", "true");
+      author.after(tag);
+    }
+    if (m.role === "customer") dropSuggestions();
 
     if (m.citations && m.citations.length) item.append(renderCitations(m.citations));
     if (m.pending_confirmation) showConfirmation(item, m);
@@ -330,6 +346,42 @@
     if (m.csat_request) item.append(renderSatisfaction());
     insertInOrder(item, m.id);
     item.scrollIntoView({ block: "end" });
+    if (m.unanswered && m.id === state.lastId) offerSuggestions("您可以试试这些问题：");
+  }
+
+  // --- suggested questions ----------------------------------------------------------------------
+  // On an empty conversation, and after an answer the knowledge base could not give: questions it
+  // answers well (the server offers only those its index answers with a citation).
+
+  let suggested = null;
+
+  async function offerSuggestions(heading) {
+    try {
+      if (suggested === null) suggested = (await api("GET", "/v1/kb/suggestions")).questions;
+    } catch { return; }
+    if (!suggested.length) return;
+    dropSuggestions();
+    const box = document.createElement("li");
+    box.className = "suggestions";
+    box.setAttribute("role", "group");
+    box.setAttribute("aria-label", heading);
+    const title = document.createElement("span");
+    title.className = "suggestions-title";
+    title.textContent = heading;
+    box.append(title);
+    for (const q of suggested) {
+      const button = document.createElement("button");
+      button.type = "button";
+      button.className = "suggestion";
+      button.textContent = q;
+      button.addEventListener("click", async () => { if (await send(q)) dropSuggestions(); });
+      box.append(button);
+    }
+    $("messages").append(box);
+  }
+
+  function dropSuggestions() {
+    document.querySelectorAll("#messages li.suggestions").forEach((node) => node.remove());
   }
 
   function renderCitations(citations) {
@@ -375,7 +427,7 @@
       });
       box.append(button);
     }
-    item.append(box);
+    (item.querySelector(".ticket-actions") || item).append(box);
     const timer = setTimeout(() => {
       clearPending();
       const note = document.createElement("p");
