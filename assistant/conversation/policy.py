@@ -42,6 +42,8 @@ _PERSON = re.compile(r"转人工|人工客服|找人工|要人工|真人|人工�
 _RULE_QUESTION = re.compile(r"几点|什么时候开|交易时间|开盘|收盘|开市|休市|开不开|涨跌幅|涨跌停|涨停|跌停|还能下单|能不能下单|可以下单吗|"
                             r"能下单吗|能交易吗|手续费|怎么算|规则")
 _WHAT_CAN_I_BUY = re.compile(r"我能买(什么|啥|哪些)|我可以买(什么|啥|哪些)|能买(什么|啥|哪些)|可以买(什么|啥|哪些)")
+_AGAIN = re.compile(r"再来|再买|再卖|再挂|再下|也挂|也买|也来|再加")
+_CORRECTED_NUMBER = re.compile(r"(?:改成|改为|换成|调到|调成|应该是|是|那)\s*(\d+(?:\.\d+)?|[零〇一二两三四五六七八九十百千点]+)\s*(?:吧|呢|的)?\s*$")
 _YES_ISH = re.compile(r"^(是|是的|对|对的|没错|嗯|嗯嗯|就是|就是它|就是这个|确认|确定|对就是|是这个|yes|ok)[。.!！]?$", re.I)
 _SLOT_KEYS = {
     "security": ("security",),
@@ -85,6 +87,7 @@ def decide(view: TurnView, state: DialogueState, min_confidence: float) -> Decis
     label, slots = intent.label, _with_references(view, state, view.parse.slots.filled())
     slots = {k: v for k, v in slots.items() if k not in ("repo", "repo_code", "tenor_days", "amount")} | \
         repo_slots(slots, text)
+    slots = _with_last_side(view, state, slots)
     if _repo_request(view, slots):
         label = "reverse_repo"
     elif _PERSON.search(text) and not not_a_request_for_person(text) and not informational(text):
@@ -95,6 +98,9 @@ def decide(view: TurnView, state: DialogueState, min_confidence: float) -> Decis
         label = "kb_question"
     elif label == "investment_advice_request" and _WHAT_CAN_I_BUY.search(text) and not slots.get("security"):
         label = "suitability_scope"
+    elif label in ("investment_advice_request", "order_status", "kb_question") and slots.get("security") and \
+            slots.get("side") and (slots.get("quantity") or slots.get("price_type")):
+        label = "place_order"  # 明天买工行一千股 七块: an order, whatever else it sounded like
     notice, settle, clear = "", None, set()
 
     pending = state.pending_action
@@ -159,6 +165,9 @@ def decide(view: TurnView, state: DialogueState, min_confidence: float) -> Decis
         terms = any(k in changes for k in ("side", "quantity", "quantity_mode", "price_type", "price"))
         same = not changes.get("security") or changes["security"]["code"] == refused.slots.get("security", {}).get("code")
         worded = repair.sounds_like_correction(text) or bool(_FOLLOW_UP.search(text))
+        if not changes and worded:
+            changes = _bare_correction(text, refused.slots, refused.reasons)
+            terms = bool(changes)
         if changes and ((worded and (terms or not same)) or (terms and same and label != "cancel_order")):
             return Decision("flow", "place_order", {**refused.slots, **changes}, notice, settle, frozenset(clear))
     if refused is not None and refused.intent == "reverse_repo" and repo_slots(slots, text) and \
@@ -206,14 +215,16 @@ def _settle_pending(view: TurnView, state: DialogueState, label: str, slots: dic
     if repair.is_explicit_yes(text):
         return Decision("execute", pending.kind, settle="given", clear=gone)
     if pending.kind == "place_order":
-        changes = order_slots(slots)
-        if changes and (label in ("place_order", "deny", "confirm") or repair.sounds_like_correction(text)
-                        or view.parse.intent.confidence < 0.6 or len(text) <= 12):
-            same = not changes.get("security") or changes["security"]["code"] == pending.slots.get("security", {}).get("code")
-            if same or repair.sounds_like_correction(text):
-                return Decision("flow", "place_order", {**pending.slots, **changes}, settle="corrected", clear=gone,
-                                prefix="已按您的修改重新生成委托。\n")
-            return None  # another security: a new order, the old preview dropped
+        changes = order_slots(slots) or _bare_correction(text, pending.slots, [])
+        terms = any(k != "security" for k in changes)
+        same = not changes.get("security") or changes["security"]["code"] == pending.slots.get("security", {}).get("code")
+        worded = repair.sounds_like_correction(text)
+        if changes and (worded or (same and terms and (label in ("place_order", "deny", "confirm")
+                                                     or view.parse.intent.confidence < 0.6 or len(text) <= 12))):
+            return Decision("flow", "place_order", {**pending.slots, **changes}, settle="corrected", clear=gone,
+                            prefix="已按您的修改重新生成委托。\n")
+        if changes and not same and label == "place_order" and terms:
+            return None  # an order for another security: a new preview, this one dropped and said so
     if pending.kind == "reverse_repo" and repo_slots(slots, text) and label in ("reverse_repo", "place_order", "deny",
                                                                               "confirm", "kb_question", "out_of_scope"):
         return Decision("flow", "reverse_repo", {**pending.slots, **repo_slots(slots, text)}, settle="corrected",
@@ -242,6 +253,32 @@ def _with_references(view: TurnView, state: DialogueState, slots: dict) -> dict:
             and not _RULE_QUESTION.search(view.text):
         return {**slots, "security": state.last_security}
     return slots
+
+
+def _with_last_side(view: TurnView, state: DialogueState, slots: dict) -> dict:
+    """"再来一百股", "五粮液也挂一个": the side of the order just placed."""
+    if slots.get("side") or not state.last_order or not state.last_order.get("side") or not _AGAIN.search(view.text):
+        return slots
+    return {**slots, "side": state.last_order["side"]}
+
+
+def _bare_correction(text: str, slots: dict, reasons: list[str]) -> dict:
+    """"改成1400" names no unit: a price when the refusal was about the price or the number reads as one
+    near the order's price, a quantity when it was about the quantity or the number is whole lots."""
+    m = _CORRECTED_NUMBER.search(text)
+    value = chinese_to_number(m.group(1)) if m else None
+    if value is None or value <= 0:
+        return {}
+    about_price = any("价格" in r for r in reasons) or "价" in text
+    about_quantity = any("数量" in r or "股" in r for r in reasons) or "股" in text or "手" in text
+    if about_price and not about_quantity:
+        return {"price_type": "limit", "price": str(value)}
+    if about_quantity and not about_price and value == value.to_integral_value():
+        return {"quantity": int(value), "quantity_mode": "shares"}
+    price = slots.get("price")
+    if price and abs(float(value) - float(price)) <= 0.5 * float(price):
+        return {"price_type": "limit", "price": str(value)}
+    return {}
 
 
 def _carries_over(text: str, label: str, confidence: float, slots: dict) -> bool:

@@ -16,6 +16,8 @@ import re
 from datetime import datetime
 
 from assistant.conversation import templates as T
+from assistant.conversation.flows.base import run_flow
+from assistant.conversation.flows.cancel import CANCEL_ORDER
 from assistant.conversation.store import DialogueState, PendingAction
 from assistant.conversation.turn import TurnContext, pending_out
 from assistant.domain import Reply
@@ -154,14 +156,13 @@ def completed(turn: TurnContext, state: DialogueState) -> Reply:
         return turn.reply("order_status", "run_tool", text, data=order)
     if order.status == "cancelled":
         return turn.reply("order_status", "run_tool", f"这笔委托已经撤销，没有成交：{line}。", data=order)
-    if order.filled_quantity:
-        rest = order.quantity - order.filled_quantity
-        text = (f"您刚才的委托已成交 {order.filled_quantity} 股，已成交部分无法撤回；其余 {rest} 股尚未成交，"
-                f"可以撤销：{line}。需要撤销未成交部分请回复“撤单”。")
-    else:
-        text = f"您刚才的委托还没有成交，可以撤单：{line}。需要撤销请回复“撤单”，我会先请您确认。"
-    state.last_intent, state.last_slots = "cancel_order", {"order_id": order.order_id}
-    return turn.reply("order_status", "run_tool", text, data=order)
+    # Still open (or partly filled): the cancellation is offered as a preview; only a yes cancels.
+    lead = (f"您刚才的委托已成交 {order.filled_quantity} 股，已成交部分无法撤回；其余 "
+            f"{order.quantity - order.filled_quantity} 股尚未成交，可以撤销。\n" if order.filled_quantity
+            else "您刚才的委托还没有成交，可以撤单。\n")
+    reply = run_flow(CANCEL_ORDER, turn, state, {"order_id": order.order_id})
+    reply.text = lead + reply.text
+    return reply
 
 
 def _left(seconds: int) -> str:

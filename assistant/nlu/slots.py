@@ -25,11 +25,14 @@ _QTY_ALL = re.compile(r"全部|全仓|所有|清仓|全卖|都卖|梭哈")
 _QTY_HALF = re.compile(r"一半|半仓|二分之一")
 _QTY_THIRD = re.compile(r"三分之一|1/3")
 _PRICE_YUAN = re.compile(rf"({_NUM})\s*(?:元|块|rmb|RMB)(?:钱)?\s*([{_CN_NUM}\d])?(?!\s*(?:股|手|钱的|市值))")
-_PRICE_AT = re.compile(r"(?:价格|价位|限价|挂|以|按|@|价)\s*[:：]?\s*(\d+(?:\.\d+)?)(?!\s*(?:股|手|%|万|天|号|日|月))")
+_PRICE_AT = re.compile(rf"(?:价格|价位|限价|挂|以|按|@|价)\s*(?:改成|改为|调到|调成|换成|设成|设为|是|为|在)?\s*[:：]?\s*"
+                       rf"(\d+(?:\.\d+)?|[{_CN_NUM}]+)(?!\s*(?:股|手|%|万|天|号|日|月|[{_CN_NUM}]*(?:股|手)))")
+_PRICE_BEFORE = re.compile(rf"({_NUM})\s*(?:元|块)?\s*的?\s*限价")
 _MARKET = re.compile(r"市价|对手价|最优价|现价|立即成交|马上成交")
 _LIMIT_UP = re.compile(r"涨停价|涨停板价")
 _LIMIT_DOWN = re.compile(r"跌停价|跌停板价")
-_BUY = re.compile(r"买入|买进|买|购入|加仓|建仓|抄底|补仓|buy", re.IGNORECASE)
+_BUY = re.compile(r"买入|买进|买|购入|加仓|建仓|抄底|补仓|搞点|整点|弄点|入手|上车|来(?=点|[\d一二两三四五六七八九十百千]+\s*(?:股|手))|buy",
+                  re.IGNORECASE)
 _SELL = re.compile(r"卖出|卖掉|卖了|卖|抛|减仓|清仓|止损|sell", re.IGNORECASE)
 _NOT_TRADE = re.compile(r"买了什么|卖了什么|买过|卖过|买的|卖的|买卖记录")
 _ORDER_ID = re.compile(r"(?:委托|订单|单子|单)\s*(?:编号|号码|号|ID|id)?\s*[:：#]?\s*(\d{1,12})(?![\d.]|\s*(?:股|手|元|块|%))")
@@ -133,11 +136,12 @@ def extract_price(text: str) -> tuple[str | None, Decimal | None]:
                 value = value + tenth / 10
         if value is not None and value > 0:
             return "limit", value
-    m = _PRICE_AT.search(text)
-    if m:
-        value = Decimal(m.group(1))
-        if value > 0:
-            return "limit", value
+    for pattern in (_PRICE_AT, _PRICE_BEFORE):
+        m = pattern.search(text)
+        if m:
+            value = chinese_to_number(m.group(1))
+            if value is not None and value > 0:
+                return "limit", value
     if _MARKET.search(text):
         return "market", None
     return None, None

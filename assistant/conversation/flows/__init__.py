@@ -24,7 +24,8 @@ class IntentSpec:
 
 
 REGISTRY: dict[str, IntentSpec] = {
-    "place_order": IntentSpec(PLACE_ORDER, carries_over=True),
+    # An order never carries over to another security by "那……呢": that is a quote or a question, or a new order said whole.
+    "place_order": IntentSpec(PLACE_ORDER),
     "cancel_order": IntentSpec(CANCEL_ORDER),
     "reverse_repo": IntentSpec(REVERSE_REPO),
     "account_balance": IntentSpec(lookups.ACCOUNT_BALANCE),

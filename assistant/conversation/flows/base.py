@@ -27,6 +27,7 @@ class Collect:
     slot: str
     ask: Callable[[TurnContext, dict], str]
     filled: Callable[[dict], bool] | None = None
+    action: Callable[[TurnContext, dict], str] | None = None  # the reply's action when not the flow's ask_action
 
     def is_filled(self, slots: dict) -> bool:
         return self.filled(slots) if self.filled is not None else bool(slots.get(self.slot))
@@ -57,7 +58,8 @@ def run_flow(flow: Flow, turn: TurnContext, state: DialogueState, slots: dict) -
         if isinstance(step, Collect):
             if not step.is_filled(slots):
                 state.pending_slot = PendingSlot(intent=flow.name, slot=step.slot, slots=slots)
-                return turn.reply(flow.name, flow.ask_action, step.ask(turn, slots))
+                action = step.action(turn, slots) if step.action is not None else flow.ask_action
+                return turn.reply(flow.name, action, step.ask(turn, slots))
             continue
         reply = step.run(turn, state, slots)
         if reply is not None:

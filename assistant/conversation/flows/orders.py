@@ -8,6 +8,7 @@ again and places the order once under its idempotency key.
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import timedelta
 from decimal import Decimal
@@ -39,6 +40,11 @@ def which_security(slots: dict, purpose: str, turn: TurnContext | None = None) -
     return f"请问您要{purpose}的是哪只证券？可以告诉我名称或 6 位代码。"
 
 
+def _vague_security(turn: TurnContext, slots: dict) -> bool:
+    """The customer named something, but not one security exactly: the question is a clarification."""
+    return bool(slots.get("security_candidates")) or bool(turn.services.master.partial(turn.text))
+
+
 def confirm_sound_alike(turn: TurnContext, state: DialogueState, intent: str, slots: dict) -> Reply | None:
     """A security found only by its sound (毛台 → 贵州茅台) is confirmed by name and code before
     anything is done with it; `None` when the security was named exactly."""
@@ -49,6 +55,19 @@ def confirm_sound_alike(turn: TurnContext, state: DialogueState, intent: str, sl
     return turn.reply(intent, "clarify",
                       f"请确认一下证券：您说的“{security['mention']}”是{security['name']}（{security['code']}）吗？"
                       "是的话请回复“是”，不是请告诉我正确的名称或 6 位代码。")
+
+
+# Well-known securities listed outside our markets: named, they are answered with what we can and cannot do.
+_ABROAD = re.compile(r"腾讯|美团|阿里巴巴|阿里|京东|小米|快手|网易|百度|拼多多|苹果|特斯拉|英伟达|微软|谷歌|亚马逊|港股|美股")
+
+
+def _cannot_trade_abroad(turn: TurnContext, state: DialogueState, slots: dict) -> Reply | None:
+    if slots.get("security") or slots.get("security_candidates") or not _ABROAD.search(turn.text):
+        return None
+    return refuse(turn, state, "place_order",
+                  "这只证券不在沪深北交易所上市，我不能为您下单。本服务可以交易沪深北 A 股和场内基金。"
+                  "港股可以通过港股通买卖（需开通港股通权限：前 20 个交易日日均资产不低于 50 万元等），开通后在 App"
+                  "「交易—港股通」自行下单；美股目前不能通过本公司交易。")
 
 
 def _ask_quantity(turn: TurnContext, slots: dict) -> str:
@@ -144,7 +163,7 @@ def execute(turn: TurnContext, state: DialogueState, pending: PendingAction) -> 
                 quantity=order.quantity, price_type=order.price_type, limit_price=order.limit_price,
                 status=order.status, idempotency_key=pending.idempotency_key)
     state.last_intent, state.last_slots = "place_order", {}
-    state.last_order = {"order_id": order.order_id, "at": turn.now.isoformat()}
+    state.last_order = {"order_id": order.order_id, "at": turn.now.isoformat(), "side": order.side}
     return turn.reply("confirm", "run_tool", T.order_placed_text(order), data=order)
 
 
@@ -156,7 +175,9 @@ PLACE_ORDER = Flow(
     name="place_order",
     needs_sign_in=True,
     steps=(
-        Collect("security", lambda turn, slots: which_security(slots, "交易", turn)),
+        Step("cannot_trade_abroad", _cannot_trade_abroad),
+        Collect("security", lambda turn, slots: which_security(slots, "交易", turn),
+                action=lambda turn, slots: "clarify" if _vague_security(turn, slots) else "ask_for_slot"),
         Step("confirm_sound_alike", _check_security),
         Collect("side", lambda turn, slots: f"请问您要买入还是卖出{slots['security']['name']}？"),
         Step("check_holding", _check_holding),
