@@ -39,8 +39,8 @@ _HOW_TO_OPEN = re.compile(r"怎么开|如何开|怎么申请|在哪开|在哪里
 # Words that ask for a person whatever else the message says ("看不懂 转人工吧").
 _PERSON = re.compile(r"转人工|人工客服|找人工|要人工|真人|人工服务|找个人工")
 # A rule or schedule question the intent model may read as a quote, an order or advice when no security is named.
-_RULE_QUESTION = re.compile(r"几点|什么时候开|交易时间|开盘|收盘|开市|休市|开不开|涨跌幅|涨跌停|涨停|跌停|还能下单|能不能下单|可以下单吗|"
-                            r"能下单吗|能交易吗|手续费|怎么算|规则")
+_RULE_QUESTION = re.compile(r"几点|什么时候开|交易时间|开盘|收盘|开市|休市|开不开|开吗|涨跌|涨停|跌停|还能下单|能不能下单|"
+                            r"可以下单吗|能下单吗|能交易吗|手续费|怎么算|规则|最多涨|最多跌")
 _WHAT_CAN_I_BUY = re.compile(r"我能买(什么|啥|哪些)|我可以买(什么|啥|哪些)|能买(什么|啥|哪些)|可以买(什么|啥|哪些)")
 _AGAIN = re.compile(r"再来|再买|再卖|再挂|再下|也挂|也买|也来|再加")
 _CORRECTED_NUMBER = re.compile(r"(?:改成|改为|换成|调到|调成|应该是|是|那)\s*(\d+(?:\.\d+)?|[零〇一二两三四五六七八九十百千点]+)\s*(?:吧|呢|的)?\s*$")
@@ -56,7 +56,8 @@ _SLOT_KEYS = {
 }
 _REPO_VERB = re.compile(r"买|做|借出|来一?笔|办|下单|帮我|我要|我想|想要|投|弄")
 # A reverse repo asked about rather than requested: "逆回购怎么买 最少要多少钱".
-_QUESTION = re.compile(r"怎么|如何|什么|啥|吗|嘛|？|\?|多少|哪些|哪个|规则|为什么|为啥|能不能|可不可以|是不是|区别")
+_QUESTION = re.compile(r"怎么|如何|什么|啥|吗|嘛|？|\?|多少|哪些|哪个|规则|为什么|为啥|能不能|可不可以|是不是|区别|几点|"
+                       r"时间|哪天")
 
 
 @dataclass(frozen=True)
@@ -88,6 +89,7 @@ def decide(view: TurnView, state: DialogueState, min_confidence: float) -> Decis
     slots = {k: v for k, v in slots.items() if k not in ("repo", "repo_code", "tenor_days", "amount")} | \
         repo_slots(slots, text)
     slots = _with_last_side(view, state, slots)
+    ruled = True  # the label below comes from a rule of the message's own words, not the intent model's guess
     if _repo_request(view, slots):
         label = "reverse_repo"
     elif _PERSON.search(text) and not not_a_request_for_person(text) and not informational(text):
@@ -101,6 +103,8 @@ def decide(view: TurnView, state: DialogueState, min_confidence: float) -> Decis
     elif label in ("investment_advice_request", "order_status", "kb_question") and slots.get("security") and \
             slots.get("side") and (slots.get("quantity") or slots.get("price_type")):
         label = "place_order"  # 明天买工行一千股 七块: an order, whatever else it sounded like
+    else:
+        ruled = False
     notice, settle, clear = "", None, set()
 
     pending = state.pending_action
@@ -200,7 +204,7 @@ def decide(view: TurnView, state: DialogueState, min_confidence: float) -> Decis
         if "security" in slots:
             return Decision("flow", "market_quote", slots, notice, settle, frozenset(clear))
         return Decision("repair", "bare_number", notice=notice, settle=settle, clear=frozenset(clear))
-    if not carried and intent.confidence < min_confidence and intent.source == "model":
+    if not carried and not ruled and intent.confidence < min_confidence and intent.source == "model":
         return Decision("repair", "low_confidence", notice=notice, settle=settle, clear=frozenset(clear))
     return Decision("flow", label, slots, notice, settle, frozenset(clear))
 

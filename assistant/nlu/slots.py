@@ -17,21 +17,22 @@ import cn2an
 from assistant.domain import DateRange, Slots
 from assistant.nlu.securities import SecurityMaster
 
-_CN_NUM = "零〇一二两三四五六七八九十百千万点"
+_CN_NUM = "零〇一二两俩三四五六七八九十百千万点"
 _NUM = rf"(?:\d+(?:\.\d+)?|[{_CN_NUM}]+)"
 
 _QTY = re.compile(rf"({_NUM})\s*(股|手|张|份)")
 _QTY_ALL = re.compile(r"全部|全仓|所有|清仓|全卖|都卖|梭哈")
 _QTY_HALF = re.compile(r"一半|半仓|二分之一")
 _QTY_THIRD = re.compile(r"三分之一|1/3")
+_QTY_AFTER_VERB = re.compile(rf"(?:买入|卖出|买|卖)\s*({_NUM})(?!\s*(?:元|块|万|天|%|号|日|月|点|\.|\d|[{_CN_NUM}]))")
 _PRICE_YUAN = re.compile(rf"({_NUM})\s*(?:元|块|rmb|RMB)(?:钱)?\s*([{_CN_NUM}\d])?(?!\s*(?:股|手|钱的|市值))")
-_PRICE_AT = re.compile(rf"(?:价格|价位|限价|挂|以|按|@|价)\s*(?:改成|改为|调到|调成|换成|设成|设为|是|为|在)?\s*[:：]?\s*"
+_PRICE_AT = re.compile(rf"(?:价格|价位|限价|挂|以|按|@|价)\s*(?:个|了)?\s*(?:改成|改为|调到|调成|换成|设成|设为|是|为|在)?\s*[:：]?\s*"
                        rf"(\d+(?:\.\d+)?|[{_CN_NUM}]+)(?!\s*(?:股|手|%|万|天|号|日|月|[{_CN_NUM}]*(?:股|手)))")
 _PRICE_BEFORE = re.compile(rf"({_NUM})\s*(?:元|块)?\s*的?\s*限价")
 _MARKET = re.compile(r"市价|对手价|最优价|现价|立即成交|马上成交")
 _LIMIT_UP = re.compile(r"涨停价|涨停板价")
 _LIMIT_DOWN = re.compile(r"跌停价|跌停板价")
-_BUY = re.compile(r"买入|买进|买|购入|加仓|建仓|抄底|补仓|搞点|整点|弄点|入手|上车|来(?=点|[\d一二两三四五六七八九十百千]+\s*(?:股|手))|buy",
+_BUY = re.compile(r"买入|买进|买|购入|加仓|建仓|抄底|补仓|搞点|整点|弄点|入手|上车|来(?=点|[\d一二两俩三四五六七八九十百千]+\s*(?:股|手))|buy",
                   re.IGNORECASE)
 _SELL = re.compile(r"卖出|卖掉|卖了|卖|抛|减仓|清仓|止损|sell", re.IGNORECASE)
 _NOT_TRADE = re.compile(r"买了什么|卖了什么|买过|卖过|买的|卖的|买卖记录")
@@ -99,7 +100,7 @@ def chinese_to_number(text: str) -> Decimal | None:
     try:
         if re.fullmatch(r"\d+(?:\.\d+)?", text):
             return Decimal(text)
-        value = cn2an.cn2an(text.replace("两", "二").replace("〇", "零"), "smart")
+        value = cn2an.cn2an(text.replace("两", "二").replace("俩", "二").replace("〇", "零"), "smart")
         return Decimal(str(value))
     except (ValueError, KeyError, InvalidOperation, TypeError):
         return None
@@ -113,6 +114,11 @@ def extract_quantity(text: str) -> tuple[int | None, str | None]:
         if value is not None and value > 0 and value == value.to_integral_value():
             shares = int(value) * (100 if m.group(2) == "手" else 1)
             return shares, "shares"
+    m = _QTY_AFTER_VERB.search(text)
+    if m:  # 工行买一千五: a whole number of hundreds right after 买/卖 is shares (the preview shows it)
+        value = chinese_to_number(m.group(1))
+        if value is not None and value >= 100 and value % 100 == 0:
+            return int(value), "shares"
     if _QTY_HALF.search(text):
         return None, "half"
     if _QTY_THIRD.search(text):

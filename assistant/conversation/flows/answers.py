@@ -3,16 +3,20 @@ replies (greeting, advice refusal, a person on request)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from decimal import Decimal
 
 from assistant.compliance import check_output
 from assistant.conversation import templates as T
-from assistant.conversation.flows.base import Flow, Step, refuse
+from assistant.conversation.flows.base import UNDER_REVIEW, Flow, Step, refuse
 from assistant.conversation.store import DialogueState
 from assistant.conversation.turn import TurnContext
 from assistant.domain import Handoff, Reply
 from assistant.tools import estimate_fees
+
+
+_ABOUT_ME = re.compile(r"我能|我可以|我够|我符合|我满足|我这|我的条件")
 
 
 def kb_reply(turn: TurnContext, label: str, prefix: str = "", suffix: str = "") -> Reply:
@@ -74,9 +78,18 @@ def _permission(turn: TurnContext, state: DialogueState, slots: dict) -> Reply:
     if slots.get("permission"):
         state.last_permission = slots["permission"]
     if turn.customer_id is None:
-        return kb_reply(turn, "open_permission", suffix="\n登录后我可以对照您的账户情况，告诉您是否满足开通条件。")
+        reply = kb_reply(turn, "open_permission", suffix="\n登录后我可以对照您的账户情况，告诉您是否满足开通条件。")
+        if not reply.citations or _ABOUT_ME.search(turn.text):
+            # "那我能开吗": whether this visitor qualifies is in their account; the rules are what we can say.
+            rules = (reply.text + "\n") if reply.citations else ""
+            reply.text = rules + ("您本人是否满足开通条件，要看账户的日均资产、交易经验和风险测评结果。请先登录明川证券 App，"
+                                  "登录后我可以逐项对照，告诉您已满足哪些、还差多少。")
+        return reply
     items = turn.tools()["check_permission_eligibility"].invoke({"permission": slots.get("permission")})
-    return turn.reply("open_permission", "run_tool", T.permissions_text(items), data={"permissions": items})
+    text = T.permissions_text(items)
+    if turn.services.brokerage.customer(turn.customer_id).status != "active":
+        text = UNDER_REVIEW + "\n" + text
+    return turn.reply("open_permission", "run_tool", text, data={"permissions": items})
 
 
 def _suitability_scope(turn: TurnContext, state: DialogueState, slots: dict) -> Reply:

@@ -67,6 +67,16 @@ def run_flow(flow: Flow, turn: TurnContext, state: DialogueState, slots: dict) -
     raise RuntimeError(f"flow {flow.name} ended without a reply")  # a flow's last step always answers
 
 
+UNDER_REVIEW = "您的开户申请还在审核中，账户开通前不能交易或申请交易权限；审核进度可以问我“开户进度”。"
+
+
+def account_active(turn: TurnContext, state: DialogueState, slots: dict) -> Reply | None:
+    """An applicant whose account is still under review is told so before anything is asked."""
+    if turn.services.brokerage.customer(turn.customer_id).status == "active":
+        return None
+    return refuse(turn, state, state.last_intent or "place_order", UNDER_REVIEW)
+
+
 def refuse(turn: TurnContext, state: DialogueState, label: str, text: str, *, reasons: list[str] | None = None,
            slots: dict | None = None, data=None) -> Reply:
     """A refusal the customer can ask about ("为什么") and correct ("那200股呢")."""

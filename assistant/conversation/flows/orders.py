@@ -14,7 +14,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 from assistant.conversation import templates as T
-from assistant.conversation.flows.base import Collect, Flow, Step, refuse
+from assistant.conversation.flows.base import Collect, Flow, Step, account_active, refuse
 from assistant.conversation.store import DialogueState, PendingAction, PendingSecurity
 from assistant.conversation.turn import TurnContext, pending_out
 from assistant.domain import Reply
@@ -175,6 +175,7 @@ PLACE_ORDER = Flow(
     name="place_order",
     needs_sign_in=True,
     steps=(
+        Step("account_active", account_active),
         Step("cannot_trade_abroad", _cannot_trade_abroad),
         Collect("security", lambda turn, slots: which_security(slots, "交易", turn),
                 action=lambda turn, slots: "clarify" if _vague_security(turn, slots) else "ask_for_slot"),

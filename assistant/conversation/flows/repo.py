@@ -13,7 +13,7 @@ from decimal import Decimal
 
 from assistant.compliance import check_purchase
 from assistant.conversation import templates as T
-from assistant.conversation.flows.base import Collect, Flow, Step, refuse
+from assistant.conversation.flows.base import Collect, Flow, Step, account_active, refuse
 from assistant.conversation.flows.orders import CONFIRM_TTL, write_ahead
 from assistant.conversation.store import DialogueState, PendingAction
 from assistant.conversation.turn import TurnContext, pending_out
@@ -129,6 +129,7 @@ REVERSE_REPO = Flow(
     name="reverse_repo",
     needs_sign_in=True,
     steps=(
+        Step("account_active", account_active),
         Collect("tenor_days", lambda turn, slots: "请问借出几天？国债逆回购有 1、2、3、4、7、14、28、91、182 天期。"),
         Collect("amount", lambda turn, slots: "请问借出多少钱？1,000 元起，须为 1,000 元的整数倍，例如“10万”。"),
         Step("check", _check),
