@@ -80,9 +80,12 @@ def test_outside_service_hours_a_call_back_is_taken(engine, desk, clock) -> None
     assert engine.store.get(chat.id).status == "bot"
 
 
-def test_with_no_agent_online_a_call_back_is_taken(engine) -> None:
+def test_with_no_agent_online_a_call_back_is_taken_and_said_once(engine) -> None:
+    """A complaint with nobody online hears one thing: a call-back, and why — never "transferring, please hold"."""
     reply = Chat(engine, "100001").say("我要投诉，你们的客服态度太差了")
     assert reply.handoff is not None and "暂时没有空闲的人工客服" in reply.text
+    assert reply.text.count("回电") == 1 and "转接" not in reply.text and "请稍候" not in reply.text
+    assert "12386" in reply.text  # where else the complaint can go stays said
     assert _tickets(engine)[0].kind == "callback"
 
 
