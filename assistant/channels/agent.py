@@ -15,7 +15,15 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, FastAPI, Query, Request, WebSocket, WebSocketDisconnect
+from fastapi import (
+    APIRouter,
+    Depends,
+    FastAPI,
+    Query,
+    Request,
+    WebSocket,
+    WebSocketDisconnect,
+)
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, Field, StringConstraints
@@ -24,11 +32,10 @@ from starlette.requests import HTTPConnection
 
 from assistant.channels.auth import _bearer, customer_of, verified_principal
 from assistant.channels.errors import ApiError
-from assistant.channels.events import conversation_channel
 from assistant.channels.ratelimit import limit_by_ip
 from assistant.channels.tokens import mint
 from assistant.compliance import Violation
-from assistant.conversation import ConversationNotFound
+from assistant.conversation import ConversationNotFound, conversation_channel
 from assistant.handoff import (
     QUEUE_CHANNEL,
     AgentError,

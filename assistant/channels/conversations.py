@@ -15,9 +15,12 @@ from starlette.concurrency import run_in_threadpool
 
 from assistant.channels.auth import current_customer, customer_of
 from assistant.channels.errors import ApiError
-from assistant.channels.events import conversation_channel
 from assistant.channels.ratelimit import limit_turn, limit_turns
-from assistant.conversation import ConversationNotFound, ConversationPipeline
+from assistant.conversation import (
+    ConversationNotFound,
+    ConversationPipeline,
+    conversation_channel,
+)
 from assistant.domain import Citation, Handoff, PendingConfirmation, Reply, Turn
 from assistant.handoff import unanswered
 from assistant.tools import BrokerageError
@@ -121,8 +124,7 @@ def send(conversation_id: str, body: MessageIn, engine: Engine, customer: Custom
         reply = engine.handle(Turn(conversation_id=conversation_id, customer_id=customer, text=body.text))
     except ConversationNotFound:
         raise _not_found() from None
-    request.app.state.events.publish(conversation_channel(conversation_id), {"type": "new_messages"})
-    return reply
+    return reply  # the store announced the new messages to the conversation's pages when the turn committed
 
 
 @router.get("/{conversation_id}/messages", response_model=HistoryOut)
@@ -221,7 +223,6 @@ async def stream(websocket: WebSocket, conversation_id: str, after: int = 0, acc
             turn = Turn(conversation_id=conversation_id, customer_id=customer, text=text)
             reply = await run_in_threadpool(engine.handle, turn, on_partial=partial)
             subscription.queue.put_nowait({"type": "reply", "reply": reply.model_dump(mode="json")})
-            bus.publish(channel, {"type": "new_messages"})
 
     receiver = asyncio.create_task(receive())
     try:

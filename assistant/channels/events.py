@@ -111,5 +111,3 @@ def build_bus(redis_url: str | None) -> EventBus:
     return RedisBus(redis_url) if redis_url else InProcessBus()
 
 
-def conversation_channel(conversation_id: str) -> str:
-    return f"conversation:{conversation_id}"

@@ -8,15 +8,19 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, File, Request, UploadFile
 from pydantic import BaseModel
 
-from assistant.domain import Turn
 from assistant.channels.auth import current_customer
 from assistant.channels.errors import ApiError
-from assistant.channels.events import conversation_channel
 from assistant.channels.ratelimit import limit_by_ip, limit_turns
 from assistant.compliance import mask_pii
-from assistant.conversation import ConversationPipeline, ConversationNotFound
-from assistant.domain import Reply
-from assistant.speech import AudioError, SpeechBusy, SpeechRecognizer, SpeechUnavailable, Transcript
+from assistant.conversation import ConversationNotFound, ConversationPipeline
+from assistant.domain import Reply, Turn
+from assistant.speech import (
+    AudioError,
+    SpeechBusy,
+    SpeechRecognizer,
+    SpeechUnavailable,
+    Transcript,
+)
 
 router = APIRouter(tags=["voice"])
 
@@ -86,8 +90,8 @@ def voice(conversation_id: str, customer: Customer, request: Request,
                                           channel="voice", transcript_confidence=transcript.confidence))
     except ConversationNotFound:
         raise ApiError(404, "conversation_not_found", "会话不存在或已失效，请重新开始对话。") from None
-    # A page streaming this conversation shows the spoken turn and its reply like typed ones.
-    request.app.state.events.publish(conversation_channel(conversation_id), {"type": "new_messages"})
+    # A page streaming this conversation shows the spoken turn and its reply like typed ones: the store
+    # announced them when the turn committed.
     # The transcript comes back as the conversation stored it: personal data masked.
     heard = transcript.as_dict()
     heard["text"], heard["raw_text"] = mask_pii(heard["text"]).text, mask_pii(heard["raw_text"]).text

@@ -33,16 +33,33 @@ from wechatpy.utils import check_signature
 
 from assistant.channels.auth import current_customer
 from assistant.channels.errors import ApiError
-from assistant.channels.events import EventBus, conversation_channel
-from assistant.channels.ratelimit import Counter, InProcessCounter, limit_by_ip, over_limit
-from assistant.channels.wechat_api import BadLoginCode, InProcessTokenCache, RedisTokenCache, WeChatApi, WeChatApiError
+from assistant.channels.events import EventBus
+from assistant.channels.ratelimit import (
+    Counter,
+    InProcessCounter,
+    limit_by_ip,
+    over_limit,
+)
+from assistant.channels.wechat_api import (
+    BadLoginCode,
+    InProcessTokenCache,
+    RedisTokenCache,
+    WeChatApi,
+    WeChatApiError,
+)
 from assistant.channels.wechat_text import format_reply, split_text
 from assistant.compliance import AuditEvent, AuditLog, mask_pii
-from assistant.conversation import ConversationPipeline, ConversationNotFound
+from assistant.conversation import ConversationNotFound, ConversationPipeline
 from assistant.conversation import templates as T
 from assistant.domain import Turn
 from assistant.settings import Settings
-from assistant.storage import Database, WeChatBinding, WeChatInbound, WeChatOutbox, WeChatSession
+from assistant.storage import (
+    Database,
+    WeChatBinding,
+    WeChatInbound,
+    WeChatOutbox,
+    WeChatSession,
+)
 from assistant.storage.types import SHANGHAI
 from assistant.tools import BrokerageError
 
@@ -493,7 +510,6 @@ class WeChatChannel:
         except Exception:
             log.exception("wechat turn failed")
             return None, BUSY_REPLY
-        self.events.publish(conversation_channel(conversation_id), {"type": "new_messages"})
         out = format_reply(reply)
         if customer is None:
             out = out.replace(T.SIGN_IN, BIND_HINT)

@@ -2,8 +2,13 @@
 
 from assistant.conversation.flows import CONFIRM_TTL
 from assistant.conversation.pipeline import ConversationPipeline
-from assistant.conversation.store import ConversationNotFound, ConversationStore, DialogueState
+from assistant.conversation.store import (
+           ConversationNotFound,
+           ConversationStore,
+           DialogueState,
+           conversation_channel,
+)
 from assistant.conversation.turn import Services
 
 __all__ = ["CONFIRM_TTL", "ConversationNotFound", "ConversationPipeline", "ConversationStore", "DialogueState",
-           "Services"]
+           "Services", "conversation_channel"]

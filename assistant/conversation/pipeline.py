@@ -28,7 +28,11 @@ from assistant.conversation import templates as T
 from assistant.conversation.flows import CONFIRMABLE, DISCLOSED, flow_for, run_flow
 from assistant.conversation.flows.answers import kb_reply
 from assistant.conversation.policy import Decision, TurnView, decide
-from assistant.conversation.store import ConversationNotFound, ConversationStore, DialogueState
+from assistant.conversation.store import (
+    ConversationNotFound,
+    ConversationStore,
+    DialogueState,
+)
 from assistant.conversation.turn import Services, TurnContext, pending_out
 from assistant.domain import Handoff, Reply, Turn
 from assistant.handoff import judged_view, learned_view

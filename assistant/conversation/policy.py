@@ -25,7 +25,13 @@ from assistant.conversation import repair
 from assistant.conversation.flows import CARRY_OVER, order_slots, repo_slots
 from assistant.conversation.store import DialogueState, PendingSlot
 from assistant.domain import ParseResult
-from assistant.handoff import LearnedView, asks_question, informational, mild_frustration, not_a_request_for_person
+from assistant.handoff import (
+    LearnedView,
+    asks_question,
+    informational,
+    mild_frustration,
+    not_a_request_for_person,
+)
 from assistant.nlu import chinese_to_number
 
 # Questions and look-ups that may be asked while an order waits, without dropping it.
@@ -42,7 +48,7 @@ _PERSON = re.compile(r"转人工|人工客服|找人工|要人工|真人|人工�
 _RULE_QUESTION = re.compile(r"几点|什么时候开|交易时间|开盘|收盘|开市|休市|开不开|开吗|涨跌|涨停|跌停|还能下单|能不能下单|"
                             r"可以下单吗|能下单吗|能交易吗|手续费|怎么算|规则|最多涨|最多跌")
 _WHAT_CAN_I_BUY = re.compile(r"我能买(什么|啥|哪些)|我可以买(什么|啥|哪些)|能买(什么|啥|哪些)|可以买(什么|啥|哪些)")
-_AGAIN = re.compile(r"再来|再买|再卖|再挂|再下|也挂|也买|也来|再加")
+_AGAIN = re.compile(r"再来|再买|再卖|再挂|再下|也挂|也买|也来|再加|重新来|重来|还是")
 _CORRECTED_NUMBER = re.compile(r"(?:改成|改为|换成|调到|调成|应该是|是|那)\s*(\d+(?:\.\d+)?|[零〇一二两三四五六七八九十百千点]+)\s*(?:吧|呢|的)?\s*$")
 _YES_ISH = re.compile(r"^(是|是的|对|对的|没错|嗯|嗯嗯|就是|就是它|就是这个|确认|确定|对就是|是这个|yes|ok)[。.!！]?$", re.I)
 _SLOT_KEYS = {
@@ -100,8 +106,8 @@ def decide(view: TurnView, state: DialogueState, min_confidence: float) -> Decis
         label = "kb_question"
     elif label == "investment_advice_request" and _WHAT_CAN_I_BUY.search(text) and not slots.get("security"):
         label = "suitability_scope"
-    elif label in ("investment_advice_request", "order_status", "kb_question") and slots.get("security") and \
-            slots.get("side") and (slots.get("quantity") or slots.get("price_type")):
+    elif label not in ("place_order", "cancel_order", "fees", "positions") and slots.get("security") and \
+            slots.get("side") and slots.get("quantity") and slots.get("price_type") and not _QUESTION.search(text):
         label = "place_order"  # 明天买工行一千股 七块: an order, whatever else it sounded like
     else:
         ruled = False
@@ -116,7 +122,7 @@ def decide(view: TurnView, state: DialogueState, min_confidence: float) -> Decis
                 "（之前的撤单确认已超时，原委托继续有效。）\n"
             settle, clear = "expired", {"pending_action"}
         else:
-            decided = _settle_pending(view, state, label, slots, min_confidence)
+            decided = _settle_pending(view, state, label, slots, min_confidence, ruled)
             if decided is not None:
                 return decided
             # A new request of the same kind for something else: the old preview goes, and says so.
@@ -210,9 +216,11 @@ def decide(view: TurnView, state: DialogueState, min_confidence: float) -> Decis
 
 
 def _settle_pending(view: TurnView, state: DialogueState, label: str, slots: dict,
-                    min_confidence: float) -> Decision | None:
+                    min_confidence: float, ruled: bool) -> Decision | None:
     """A confirmation is waiting and still valid. None: the turn starts something new instead."""
     text, pending = view.text, state.pending_action
+    sure = ruled or view.parse.intent.confidence >= min_confidence
+    asking = bool(_QUESTION.search(text))  # a question is answered; it never changes the order
     gone = frozenset({"pending_action"})
     if repair.is_cancel(text):
         return Decision("repair", "cancel", settle="declined", clear=gone)
@@ -223,24 +231,24 @@ def _settle_pending(view: TurnView, state: DialogueState, label: str, slots: dic
         terms = any(k != "security" for k in changes)
         same = not changes.get("security") or changes["security"]["code"] == pending.slots.get("security", {}).get("code")
         worded = repair.sounds_like_correction(text)
-        if changes and (worded or (same and terms and (label in ("place_order", "deny", "confirm")
-                                                     or view.parse.intent.confidence < 0.6 or len(text) <= 12))):
+        if changes and (worded or (same and terms and not asking and (label in ("place_order", "deny", "confirm")
+                                                                    or view.parse.intent.confidence < 0.6
+                                                                    or len(text) <= 12))):
             return Decision("flow", "place_order", {**pending.slots, **changes}, settle="corrected", clear=gone,
                             prefix="已按您的修改重新生成委托。\n")
         if changes and not same and label == "place_order" and terms:
             return None  # an order for another security: a new preview, this one dropped and said so
-    if pending.kind == "reverse_repo" and repo_slots(slots, text) and label in ("reverse_repo", "place_order", "deny",
-                                                                              "confirm", "kb_question", "out_of_scope"):
+    if pending.kind == "reverse_repo" and repo_slots(slots, text) and \
+            (repair.sounds_like_correction(text) or not asking):
         return Decision("flow", "reverse_repo", {**pending.slots, **repo_slots(slots, text)}, settle="corrected",
                         clear=gone, prefix="已按您的修改重新生成委托。\n")
     if repair.asks_repeat(text) or repair.asks_why(text):
         return Decision("repair", "reconfirm", settle="unclear")
     if label in ("human_agent", "complaint") and not informational(text):
         return Decision("flow", label, slots, notice="（刚才待确认的操作没有办理。）\n", settle="dropped", clear=gone)
-    if label in ("place_order", "cancel_order") and view.parse.intent.confidence >= min_confidence and \
-            (slots.get("security") or slots.get("order_id")):
+    if label in ("place_order", "cancel_order") and sure and (slots.get("security") or slots.get("order_id")):
         return None
-    if label in DIGRESSIONS and view.parse.intent.confidence >= min_confidence and not label == "investment_advice_request":
+    if label in DIGRESSIONS and (sure or asking) and not label == "investment_advice_request":
         return Decision("flow", label, slots, settle="kept", resume=True)
     return Decision("repair", "reconfirm", settle="unclear")
 
@@ -260,10 +268,17 @@ def _with_references(view: TurnView, state: DialogueState, slots: dict) -> dict:
 
 
 def _with_last_side(view: TurnView, state: DialogueState, slots: dict) -> dict:
-    """"再来一百股", "五粮液也挂一个": the side of the order just placed."""
-    if slots.get("side") or not state.last_order or not state.last_order.get("side") or not _AGAIN.search(view.text):
+    """"再来一百股", "五粮液也挂一个", "那重新来 还是茅台一百股市价": the side of the order just placed or
+    previewed (and 市价 when that one was at market and this one names no price). The new preview shows it all."""
+    if slots.get("side") or not _AGAIN.search(view.text):
         return slots
-    return {**slots, "side": state.last_order["side"]}
+    last = state.last_order or (state.last_slots if state.last_intent == "place_order" else None) or {}
+    if not last.get("side"):
+        return slots
+    carried = {"side": last["side"]}
+    if not slots.get("price_type") and last.get("price_type") == "market":
+        carried["price_type"] = "market"
+    return {**slots, **carried}
 
 
 def _bare_correction(text: str, slots: dict, reasons: list[str]) -> dict:
@@ -311,6 +326,13 @@ def _slot_answer(asked: PendingSlot, text: str, slots: dict) -> dict:
                 answer = {"tenor_days": int(value)}
     if asked.slot == "security" and not answer and slots.get("security_candidates"):
         answer = {"security_candidates": slots["security_candidates"]}
+    if asked.slot == "security" and not answer and asked.slots.get("security_candidates"):
+        # "银行那个" after 中信银行 / 中信证券: the one candidate a word of the reply points to
+        words = [w for w in re.findall(r"[\u4e00-\u9fff]{2,}", text)]
+        picked = [c for c in asked.slots["security_candidates"]
+                  if any(w[i:i + 2] in c["name"] for w in words for i in range(len(w) - 1))]
+        if len(picked) == 1:
+            answer = {"security": {**picked[0], "match": "confirmed"}, "security_candidates": []}
     return answer
 
 

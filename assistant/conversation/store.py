@@ -10,13 +10,14 @@ import hashlib
 import threading
 import uuid
 import weakref
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, Field
-from sqlalchemy import select, text
+from sqlalchemy import event, select, text
+from sqlalchemy.orm import Session
 
 from assistant.compliance import AuditEvent, AuditLog
 from assistant.storage import Conversation, ConversationMessage, Database, MessageRating
@@ -76,9 +77,28 @@ class ConversationNotFound(Exception):
     pass
 
 
+_EVENTS = "conversation_events"  # Session.info key: events waiting for the commit
+
+
+Publish = Callable[[str, dict], None]
+
+
+def conversation_channel(conversation_id: str) -> str:
+    """The event-bus channel a conversation's pages listen on."""
+    return f"conversation:{conversation_id}"
+
+
 class ConversationStore:
-    def __init__(self, db: Database) -> None:
+    """The one owner of a conversation's rows: its state, its messages and who holds it (the assistant,
+    the queue, an agent, resolved) — Chatwoot's Conversation model. Handoff and the channels change a
+    conversation only through it. Its events ("new_messages", a status change) are published once the
+    change has committed, from here, and never for a change that rolled back."""
+
+    def __init__(self, db: Database, publish: Publish | None = None) -> None:
         self.db = db
+        self.publish: Publish = publish or (lambda channel, event: None)
+        event.listen(db.sessions, "after_commit", self._publish_committed)
+        event.listen(db.sessions, "after_rollback", lambda s: s.info.pop(_EVENTS, None))
         # SQLite serves one process: a lock per conversation in memory is enough there.
         self._local_locks: weakref.WeakValueDictionary[str, threading.Lock] = weakref.WeakValueDictionary()
         self._guard = threading.Lock()
@@ -122,6 +142,57 @@ class ConversationStore:
                 raise ConversationNotFound(conversation_id)
             return conv
 
+    # --- events, after commit ---
+
+    @staticmethod
+    def after_commit(s: Session, channel: str, event_: dict) -> None:
+        """Queue an event to be published on `channel` when `s` commits (dropped if it rolls back)."""
+        s.info.setdefault(_EVENTS, []).append((channel, event_))
+
+    def announce(self, s: Session, conversation_id: str, event_: dict) -> None:
+        self.after_commit(s, conversation_channel(conversation_id), event_)
+
+    def _publish_committed(self, s: Session) -> None:
+        for channel, event_ in s.info.pop(_EVENTS, []):
+            self.publish(channel, event_)
+
+    # --- who holds the conversation (in the caller's unit of work) ---
+
+    def locked(self, s: Session, conversation_id: str) -> Conversation:
+        conv = s.get(Conversation, conversation_id, with_for_update=True)
+        if conv is None:
+            raise ConversationNotFound(conversation_id)
+        return conv
+
+    def queue(self, s: Session, conv: Conversation, now: datetime, status_event: dict) -> None:
+        conv.status, conv.updated_at = "queued", now
+        self.announce(s, conv.id, status_event)
+
+    def assign(self, s: Session, conv: Conversation, agent_id: int, now: datetime, note: str, status_event: dict,
+               **payload: Any) -> None:
+        """An agent takes (or is transferred) the conversation; the customer is told in `note`."""
+        conv.status, conv.agent_id, conv.updated_at = "assigned", agent_id, now
+        self.announce(s, conv.id, status_event)  # the status first: a page shows who is here, then what they said
+        self.add_message(s, conv.id, "system", note, now, payload=payload)
+
+    def release(self, s: Session, conv: Conversation, status: str, now: datetime, note: str, **payload: Any) -> None:
+        """Back to the assistant ("bot") or closed ("resolved"); the customer is told in `note`."""
+        conv.status, conv.agent_id, conv.updated_at = status, None, now
+        self.announce(s, conv.id, {"type": "status", "status": status})
+        self.add_message(s, conv.id, "system", note, now, payload=payload)
+
+    def add_message(self, s: Session, conversation_id: str, role: str, text_: str, now: datetime,
+                    **fields: Any) -> ConversationMessage:
+        message = ConversationMessage(conversation_id=conversation_id, role=role, text=text_, created_at=now, **fields)
+        s.add(message)
+        s.flush()
+        self.announce(s, conversation_id, {"type": "new_messages"})
+        return message
+
+    def transcript(self, s: Session, conversation_id: str) -> list[ConversationMessage]:
+        return list(s.scalars(select(ConversationMessage).where(ConversationMessage.conversation_id == conversation_id)
+                              .order_by(ConversationMessage.id)).all())
+
     def save_turn(self, conversation_id: str, state: DialogueState, messages: list[dict], now: datetime,
                   audit: tuple[AuditLog, list[AuditEvent]] | None = None, reopen: bool = False) -> None:
         """The new state, the turn's messages and its audit records in one transaction: all or nothing.
@@ -136,6 +207,8 @@ class ConversationStore:
             conv.updated_at = now
             for m in messages:
                 s.add(ConversationMessage(conversation_id=conversation_id, created_at=now, **m))
+            if messages:
+                self.announce(s, conversation_id, {"type": "new_messages"})
             if audit is not None:
                 log, events = audit
                 log.append_in(s, events, now)

@@ -7,8 +7,6 @@ from decimal import Decimal
 
 from assistant.compliance import LEVEL_NAMES, REFUSALS, RISK_NAMES, matching_range
 from assistant.nlu import BOARD_NAMES
-from assistant.tools.repo import BY_CODE as REPO_CODES
-from assistant.tools.trading_rules import session_check
 from assistant.tools import (
     AccountOpening,
     Balance,
@@ -20,6 +18,8 @@ from assistant.tools import (
     RiskProfile,
     Trade,
 )
+from assistant.tools.repo import BY_CODE as REPO_CODES
+from assistant.tools.trading_rules import session_check
 
 SIDE = {"buy": "买入", "sell": "卖出"}
 STATUS = {"open": "未成交", "filled": "已成交", "cancelled": "已撤销"}

@@ -14,14 +14,13 @@ from datetime import datetime
 from typing import Any
 
 from assistant.compliance import AuditEvent, AuditLog, GuardModels
+from assistant.conversation.store import PendingAction
 from assistant.domain import Handoff, ParseResult, PendingConfirmation, Reply
 from assistant.handoff import HandoffService, LearnedView
 from assistant.nlu import NluParser, SecurityMaster
 from assistant.rag import KnowledgeBase
 from assistant.storage import Conversation
 from assistant.tools import Brokerage, BrokerageError, build_account_tools, quote_tool
-
-from assistant.conversation.store import PendingAction
 
 
 @dataclass

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select, update
@@ -25,6 +25,9 @@ from assistant.handoff.agents import AgentDirectory, AgentInfo
 from assistant.handoff.summary import extractive_summary, llm_summary
 from assistant.settings import Settings
 from assistant.storage import AgentNote, Conversation, ConversationMessage, Database, HandoffTicket
+
+if TYPE_CHECKING:  # the store is handed in by the app; handoff does not import the conversation package
+    from assistant.conversation import ConversationStore
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 PRIORITY_RANK = {"urgent": 0, "high": 1, "normal": 2}
@@ -62,20 +65,19 @@ def _status_event(status: str, **extra: Any) -> dict:
 
 class HandoffService:
     def __init__(self, db: Database, audit: AuditLog, settings: Settings, *, clock: Callable[[], datetime],
-                 profile: Callable[[str], dict] | None = None, llm=None, prompts_dir: Path | None = None) -> None:
+                 conversations: ConversationStore, profile: Callable[[str], dict] | None = None, llm=None,
+                 prompts_dir: Path | None = None) -> None:
         self.db, self.audit, self.settings, self.clock = db, audit, settings, clock
+        # The conversation's rows belong to its store: status, agent and system messages change through it,
+        # and its events go out after the commit.
+        self.conversations = conversations
         self.agents = AgentDirectory(db, max_failed=settings.agent_max_failed_logins, lockout_s=settings.agent_lockout_s,
                                      online_s=settings.handoff_agent_online_s)
         self._profile = profile
         self.llm, self.prompts_dir = llm, prompts_dir or settings.prompts_dir
-        # Set by the app: publish(channel, event) on the event bus. Without it nothing is announced.
-        self.publish: Callable[[str, dict], None] = lambda channel, event: None
 
-    # --- announcing ---
-
-    def _announce(self, conversation_id: str, event: dict) -> None:
-        self.publish(f"conversation:{conversation_id}", event)
-        self.publish(QUEUE_CHANNEL, {"type": "queue_changed"})
+    def _queue_changed(self, s) -> None:
+        self.conversations.after_commit(s, QUEUE_CHANNEL, {"type": "queue_changed"})
 
     # --- service hours and the queue ---
 
@@ -151,7 +153,7 @@ class HandoffService:
         messages = [(r, t, i) for r, t, i in stored] + pending
         summary = None if known else llm_summary(self.llm, self.prompts_dir, handoff.reason, messages)
         with self.db.session() as s:
-            conv = s.get(Conversation, conversation_id, with_for_update=True)
+            conv = self.conversations.locked(s, conversation_id)
             existing = self._open_ticket(s, conversation_id)
             if existing is not None:
                 if PRIORITY_RANK.get(handoff.priority, 9) < PRIORITY_RANK.get(existing.priority, 9):
@@ -168,10 +170,12 @@ class HandoffService:
                 summary=summary or extractive_summary(handoff.reason, messages, intents_seen),
                 summary_mode="llm" if summary else "extractive", created_at=now, csat_comment="")
             s.add(ticket)
-            if live:
-                conv.status = "queued"
             s.flush()
             position, wait = self._position(s, ticket, now)
+            if live:
+                self.conversations.queue(s, conv, now, _status_event("queued", queue_position=position,
+                                                                     estimated_wait_s=wait))
+            self._queue_changed(s)
             info = TicketInfo(ticket.id, ticket.kind, ticket.status, position, wait)
             record = AuditEvent(event="handoff", actor="assistant", conversation_id=conversation_id,
                                 customer_id=conv.customer_id,
@@ -181,10 +185,6 @@ class HandoffService:
                 self.audit.append_in(s, [record], now)
             else:
                 audit.append(record)
-        if live:
-            self._announce(conversation_id, _status_event("queued", queue_position=position, estimated_wait_s=wait))
-        else:
-            self.publish(QUEUE_CHANNEL, {"type": "queue_changed"})
         return info
 
     def masked_profile(self, customer_id: str | None) -> dict:
@@ -251,14 +251,11 @@ class HandoffService:
                 raise HandoffError(409 if exists else 404, "already_claimed" if exists else "ticket_not_found",
                                    "该工单已被其他客服接入。" if exists else "工单不存在。")
             ticket = s.get(HandoffTicket, ticket_id)
-            conv = s.get(Conversation, ticket.conversation_id, with_for_update=True)
-            conv.status, conv.agent_id, conv.updated_at = "assigned", agent.id, now
-            s.add(ConversationMessage(conversation_id=conv.id, role="system", created_at=now,
-                                      text=f"人工客服{agent.name}已接入，为您服务。", payload={"agent_name": agent.name}))
+            conv = self.conversations.locked(s, ticket.conversation_id)
+            self.conversations.assign(s, conv, agent.id, now, f"人工客服{agent.name}已接入，为您服务。",
+                                      _status_event("assigned", agent_name=agent.name), agent_name=agent.name)
+            self._queue_changed(s)
             self._audit_in(s, agent, ticket, "claim", now)
-            cid = conv.id
-        self._announce(cid, _status_event("assigned", agent_name=agent.name))
-        self.publish(f"conversation:{cid}", {"type": "new_messages"})
         return self.ticket_view(ticket_id, agent)
 
     def ticket_view(self, ticket_id: int, agent: AgentInfo) -> dict:
@@ -266,8 +263,7 @@ class HandoffService:
         with self.db.session() as s:
             ticket = self._ticket_for(s, ticket_id, agent, owner=False)
             conv = s.get(Conversation, ticket.conversation_id)
-            rows = s.scalars(select(ConversationMessage).where(ConversationMessage.conversation_id == conv.id)
-                             .order_by(ConversationMessage.id)).all()
+            rows = self.conversations.transcript(s, conv.id)
             notes = s.scalars(select(AgentNote).where(AgentNote.ticket_id == ticket.id).order_by(AgentNote.id)).all()
             names = self._agent_names(s)
             view = self._brief(ticket, now, names)
@@ -297,17 +293,12 @@ class HandoffService:
         now = self.clock()
         with self.db.session() as s:
             ticket = self._ticket_for(s, ticket_id, agent, lock=True)
-            message = ConversationMessage(conversation_id=ticket.conversation_id, role="agent", text=text, created_at=now,
-                                          payload={"agent_name": agent.name, "ticket_id": ticket.id,
-                                                   "flags": sorted({v.rule for v in soft})})
-            s.add(message)
-            s.flush()
+            message = self.conversations.add_message(
+                s, ticket.conversation_id, "agent", text, now,
+                payload={"agent_name": agent.name, "ticket_id": ticket.id, "flags": sorted({v.rule for v in soft})})
             self._audit_in(s, agent, ticket, "reply", now, text=text, message_id=message.id,
                            warnings=sorted({v.rule for v in soft}))
-            result = SendResult(message.id, text, soft)
-            cid = ticket.conversation_id
-        self.publish(f"conversation:{cid}", {"type": "new_messages"})
-        return result
+            return SendResult(message.id, text, soft)
 
     def note(self, ticket_id: int, agent: AgentInfo, text: str) -> dict:
         now = self.clock()
@@ -329,15 +320,11 @@ class HandoffService:
         with self.db.session() as s:
             ticket = self._ticket_for(s, ticket_id, agent, lock=True)
             ticket.agent_id = to.id
-            conv = s.get(Conversation, ticket.conversation_id, with_for_update=True)
-            conv.agent_id, conv.updated_at = to.id, now
-            s.add(ConversationMessage(conversation_id=conv.id, role="system", created_at=now,
-                                      text=f"已为您转接至人工客服{to.name}，对话记录已同步，无需重复描述。",
-                                      payload={"agent_name": to.name}))
+            conv = self.conversations.locked(s, ticket.conversation_id)
+            self.conversations.assign(s, conv, to.id, now, f"已为您转接至人工客服{to.name}，对话记录已同步，无需重复描述。",
+                                      _status_event("assigned", agent_name=to.name), agent_name=to.name)
+            self._queue_changed(s)
             self._audit_in(s, agent, ticket, "transfer", now, to_agent=to.username)
-            cid = conv.id
-        self._announce(cid, _status_event("assigned", agent_name=to.name))
-        self.publish(f"conversation:{cid}", {"type": "new_messages"})
         return self.ticket_view(ticket_id, to)
 
     def hand_back(self, ticket_id: int, agent: AgentInfo) -> None:
@@ -354,14 +341,11 @@ class HandoffService:
         with self.db.session() as s:
             ticket = self._ticket_for(s, ticket_id, agent, lock=True)
             ticket.status, ticket.closed_at = ticket_status, now
-            conv = s.get(Conversation, ticket.conversation_id, with_for_update=True)
-            conv.status, conv.agent_id, conv.updated_at = conv_status, None, now
-            s.add(ConversationMessage(conversation_id=conv.id, role="system", text=text, created_at=now,
-                                      payload={"csat_request": ticket_status == "resolved", "ticket_id": ticket.id}))
+            conv = self.conversations.locked(s, ticket.conversation_id)
+            self.conversations.release(s, conv, conv_status, now, text, csat_request=ticket_status == "resolved",
+                                       ticket_id=ticket.id)
+            self._queue_changed(s)
             self._audit_in(s, agent, ticket, action, now)
-            cid = conv.id
-        self._announce(cid, _status_event(conv_status))
-        self.publish(f"conversation:{cid}", {"type": "new_messages"})
 
     def _audit_in(self, s, agent: AgentInfo, ticket: HandoffTicket, action: str, now: datetime, text: str = "",
                   **data: Any) -> None:

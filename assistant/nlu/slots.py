@@ -27,7 +27,7 @@ _QTY_THIRD = re.compile(r"三分之一|1/3")
 _QTY_AFTER_VERB = re.compile(rf"(?:买入|卖出|买|卖)\s*({_NUM})(?!\s*(?:元|块|万|天|%|号|日|月|点|\.|\d|[{_CN_NUM}]))")
 _PRICE_YUAN = re.compile(rf"({_NUM})\s*(?:元|块|rmb|RMB)(?:钱)?\s*([{_CN_NUM}\d])?(?!\s*(?:股|手|钱的|市值))")
 _PRICE_AT = re.compile(rf"(?:价格|价位|限价|挂|以|按|@|价)\s*(?:个|了)?\s*(?:改成|改为|调到|调成|换成|设成|设为|是|为|在)?\s*[:：]?\s*"
-                       rf"(\d+(?:\.\d+)?|[{_CN_NUM}]+)(?!\s*(?:股|手|%|万|天|号|日|月|[{_CN_NUM}]*(?:股|手)))")
+                       rf"(\d+(?:\.\d+)?|[{_CN_NUM}]+)(?!\s*(?:股|手|%|万|天|号|日|月|个|只|笔|单|下|[{_CN_NUM}]*(?:股|手)))")
 _PRICE_BEFORE = re.compile(rf"({_NUM})\s*(?:元|块)?\s*的?\s*限价")
 _MARKET = re.compile(r"市价|对手价|最优价|现价|立即成交|马上成交")
 _LIMIT_UP = re.compile(r"涨停价|涨停板价")
@@ -56,9 +56,15 @@ _ORDER_STATUS = [
 
 
 _REPO = re.compile(r"逆回购|国债回购|GC\s*\d{3}|R\s*-?\s*\d{3}\b|20400[1-4]|2040(?:07|14|28|91)|204182|1318(?:10|11|00|09|01|02|03|05|06)", re.I)
-_REPO_CODE = re.compile(r"\b(GC\s*\d{3}|R\s*-?\s*\d{3}|204\d{3}|1318\d{2})\b", re.I)
-_TENOR = re.compile(rf"({_NUM})\s*天(?:期)?")
-_AMOUNT = re.compile(rf"({_NUM})\s*(万|千)?\s*(?:元|块)?")
+_REPO_CODE = re.compile(r"(?<![A-Za-z0-9])(GC\s*\d{3}|R\s*-?\s*\d{3}|204\d{3}|1318\d{2})(?![0-9])", re.I)
+_TENOR = re.compile(r"(?<![\d.])(\d{1,3}|[一二两三四五六七八九十]{1,3})\s*天(?:期)?")
+# A sum: 10万 / 五万 / 一万二 / 5000元 / 两千块. A bare number is never a sum.
+_AMOUNTS = (
+    re.compile(r"([一二两三四五六七八九十]+万[一二两三四五六七八九](?:千[一二两三四五六七八九]?)?)(?!\s*天)"),
+    re.compile(r"(\d+(?:\.\d+)?|[一二两三四五六七八九十百]+)\s*(万)"),
+    re.compile(r"(\d+(?:\.\d+)?|[一二两三四五六七八九十]+)\s*(千)(?!\s*天)"),
+    re.compile(rf"({_NUM})\s*(?:元|块)"),
+)
 
 
 def extract_repo(text: str) -> tuple[bool, str | None, int | None, Decimal | None]:
@@ -79,16 +85,15 @@ def extract_repo(text: str) -> tuple[bool, str | None, int | None, Decimal | Non
         if value is not None and value == value.to_integral_value():
             tenor = int(value)
     amount = None
-    for a in _AMOUNT.finditer(text):
-        number, unit = a.group(1), a.group(2)
-        spelled = number[-1] in "万千" and len(number) > 1  # 五万, 两千: the unit is in the numeral
-        if not unit and not spelled and not re.match(r"\s*(元|块)", text[a.end(1):a.end(1) + 2]):
+    for pattern in _AMOUNTS:
+        a = pattern.search(text)
+        if a is None:
             continue
-        value = chinese_to_number(number)
-        if value is None or value <= 0 or text[a.end():a.end() + 1] == "天":
-            continue
-        amount = value * (10000 if unit == "万" else 1000 if unit == "千" else 1)
-        break
+        unit = a.group(2) if pattern.groups > 1 else None
+        value = chinese_to_number(a.group(1))
+        if value is not None and value > 0:
+            amount = value * (10000 if unit == "万" else 1000 if unit == "千" else 1)
+            break
     return bool(_REPO.search(text)) or code is not None, code, tenor, amount
 
 

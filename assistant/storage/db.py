@@ -31,7 +31,7 @@ class Database:
         self.engine: Engine = create_engine(self.url, pool_pre_ping=True)
         if self.url.get_backend_name() == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
-        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self.sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     def migrate(self) -> None:
         """Bring the schema to the newest Alembic revision (idempotent)."""
@@ -44,7 +44,7 @@ class Database:
     @contextmanager
     def session(self) -> Iterator[Session]:
         """A unit of work: committed on success, rolled back on any error."""
-        with self._sessions() as session:
+        with self.sessions() as session:
             try:
                 yield session
                 session.commit()

@@ -11,7 +11,12 @@ from dataclasses import dataclass
 from assistant.conversation.flows import answers, lookups
 from assistant.conversation.flows.base import Flow, run_flow
 from assistant.conversation.flows.cancel import CANCEL_ORDER
-from assistant.conversation.flows.orders import CONFIRM_TTL, ORDER_KEYS, PLACE_ORDER, order_slots
+from assistant.conversation.flows.orders import (
+    CONFIRM_TTL,
+    ORDER_KEYS,
+    PLACE_ORDER,
+    order_slots,
+)
 from assistant.conversation.flows.repo import REVERSE_REPO, repo_slots
 
 

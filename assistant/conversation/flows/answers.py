@@ -15,7 +15,6 @@ from assistant.conversation.turn import TurnContext
 from assistant.domain import Handoff, Reply
 from assistant.tools import estimate_fees
 
-
 _ABOUT_ME = re.compile(r"我能|我可以|我够|我符合|我满足|我这|我的条件")
 
 

@@ -13,7 +13,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from assistant.conversation import templates as T
-from assistant.conversation.store import DialogueState, PendingAction, PendingSlot, Refusal
+from assistant.conversation.store import (
+    DialogueState,
+    PendingAction,
+    PendingSlot,
+    Refusal,
+)
 from assistant.conversation.turn import TurnContext
 from assistant.domain import Reply
 
@@ -57,6 +62,10 @@ def run_flow(flow: Flow, turn: TurnContext, state: DialogueState, slots: dict) -
     for step in flow.steps:
         if isinstance(step, Collect):
             if not step.is_filled(slots):
+                if step.slot == "security" and not slots.get("security_candidates"):
+                    offered = turn.services.master.partial(turn.text)
+                    if offered:
+                        slots = {**slots, "security_candidates": [s.ref(s.name, "partial").model_dump() for s in offered]}
                 state.pending_slot = PendingSlot(intent=flow.name, slot=step.slot, slots=slots)
                 action = step.action(turn, slots) if step.action is not None else flow.ask_action
                 return turn.reply(flow.name, action, step.ask(turn, slots))

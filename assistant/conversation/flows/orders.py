@@ -14,7 +14,13 @@ from datetime import timedelta
 from decimal import Decimal
 
 from assistant.conversation import templates as T
-from assistant.conversation.flows.base import Collect, Flow, Step, account_active, refuse
+from assistant.conversation.flows.base import (
+    Collect,
+    Flow,
+    Step,
+    account_active,
+    refuse,
+)
 from assistant.conversation.store import DialogueState, PendingAction, PendingSecurity
 from assistant.conversation.turn import TurnContext, pending_out
 from assistant.domain import Reply
@@ -163,7 +169,8 @@ def execute(turn: TurnContext, state: DialogueState, pending: PendingAction) -> 
                 quantity=order.quantity, price_type=order.price_type, limit_price=order.limit_price,
                 status=order.status, idempotency_key=pending.idempotency_key)
     state.last_intent, state.last_slots = "place_order", {}
-    state.last_order = {"order_id": order.order_id, "at": turn.now.isoformat(), "side": order.side}
+    state.last_order = {"order_id": order.order_id, "at": turn.now.isoformat(), "side": order.side,
+                        "price_type": order.price_type}
     return turn.reply("confirm", "run_tool", T.order_placed_text(order), data=order)
 
 

@@ -13,7 +13,13 @@ from decimal import Decimal
 
 from assistant.compliance import check_purchase
 from assistant.conversation import templates as T
-from assistant.conversation.flows.base import Collect, Flow, Step, account_active, refuse
+from assistant.conversation.flows.base import (
+    Collect,
+    Flow,
+    Step,
+    account_active,
+    refuse,
+)
 from assistant.conversation.flows.orders import CONFIRM_TTL, write_ahead
 from assistant.conversation.store import DialogueState, PendingAction
 from assistant.conversation.turn import TurnContext, pending_out

@@ -11,8 +11,7 @@ import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
-from assistant.channels.events import conversation_channel
-from assistant.conversation import DialogueState
+from assistant.conversation import DialogueState, conversation_channel
 from assistant.storage import MessageRating
 from tests.conftest import assistant_orders
 
