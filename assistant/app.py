@@ -23,6 +23,8 @@ from assistant.channels import (
 )
 from assistant.channels.agent import handoff_error, mount_agent_console
 from assistant.channels.events import build_bus
+from assistant.channels.limits import BodyLimitMiddleware
+from assistant.channels.logredact import install_log_redaction
 from assistant.channels.ratelimit import build_counter
 from assistant.channels.wechat import build_wechat
 from assistant.compliance import AuditLog, GuardModels, RuleClassifier, build_judge, input_examples, output_examples
@@ -113,6 +115,20 @@ def build_engine(settings: Settings, db: Database, parser: NluParser, kb, clock=
                               triggers=triggers or build_trigger_model(settings.resolved_compliance_model_dir))
 
 
+UPLOAD_ENVELOPE = 64 * 1024  # multipart boundaries and headers around an audio upload
+
+
+def body_limit(settings: Settings):
+    """The byte limit of a request body by path: voice uploads may carry a clip, nothing else may."""
+    upload = settings.stt_max_bytes + UPLOAD_ENVELOPE
+
+    def limit_for(path: str) -> int:
+        return upload if path == "/v1/stt" or (path.startswith("/v1/conversations/") and path.endswith("/voice")) \
+            else settings.request_max_bytes
+
+    return limit_for
+
+
 def create_app(settings: Settings | None = None, *, ingest_in_background: bool = True) -> FastAPI:
     settings = settings or get_settings()
 
@@ -198,6 +214,8 @@ def create_app(settings: Settings | None = None, *, ingest_in_background: bool =
         lifespan=lifespan,
     )
     install_error_handlers(app)
+    install_log_redaction()
+    app.add_middleware(BodyLimitMiddleware, limit_for=body_limit(settings))
     app.add_exception_handler(HandoffError, handoff_error)
     app.include_router(health_router)
     app.include_router(kb_router)

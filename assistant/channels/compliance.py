@@ -8,10 +8,11 @@ from typing import Annotated
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Query, Request
-from pydantic import BaseModel, StringConstraints
+from pydantic import BaseModel
 
 from assistant.channels.auth import require_role
 from assistant.channels.errors import ApiError
+from assistant.channels.inputs import Cursor, text_field
 from assistant.channels.ratelimit import limit_by_ip
 from assistant.channels.tokens import Principal
 from assistant.compliance import AuditEvent, AuditLog, check_output
@@ -21,7 +22,7 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 ComplianceOfficer = Annotated[Principal, Depends(require_role("compliance"))]
 
 # Long enough for a page of marketing copy; anything longer is reviewed in parts.
-CheckText = Annotated[str, StringConstraints(min_length=1, max_length=20000)]
+CheckText = text_field(20000, strip=False)
 
 
 class CheckRequest(BaseModel):
@@ -68,10 +69,10 @@ def _audit(request: Request) -> AuditLog:
 
 @router.get("/audit", response_model=AuditPage)
 def audit_records(request: Request, officer: ComplianceOfficer,
-                  start: Annotated[date | None, Query(alias="from")] = None,
-                  end: Annotated[date | None, Query(alias="to")] = None,
-                  conversation_id: Annotated[str | None, Query(max_length=36)] = None,
-                  after: Annotated[int, Query(ge=0)] = 0,
+                  start: Annotated[date | None, Query(alias="from", ge=date(2000, 1, 1), le=date(2999, 12, 31))] = None,
+                  end: Annotated[date | None, Query(alias="to", ge=date(2000, 1, 1), le=date(2999, 12, 31))] = None,
+                  conversation_id: Annotated[str | None, Query(max_length=36, pattern=r"^[A-Za-z0-9-]+$")] = None,
+                  after: Cursor = 0,
                   limit: Annotated[int, Query(ge=1, le=1000)] = 200) -> AuditPage:
     """Audit records of a date range (Asia/Shanghai days, both included), oldest first, paged by id."""
     if start and end and end < start:

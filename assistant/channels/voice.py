@@ -11,6 +11,7 @@ from pydantic import BaseModel
 from assistant.channels.auth import current_customer
 from assistant.channels.errors import ApiError
 from assistant.channels.events import conversation_channel
+from assistant.channels.inputs import ConversationId
 from assistant.channels.ratelimit import limit_by_ip, limit_turns
 from assistant.compliance import mask_pii
 from assistant.conversation import ConversationEngine, ConversationNotFound
@@ -71,7 +72,7 @@ def stt(recognizer: Annotated[SpeechRecognizer, Depends(speech)],
 
 @router.post("/v1/conversations/{conversation_id}/voice", response_model=VoiceReplyOut,
              dependencies=[Depends(limit_turns)])
-def voice(conversation_id: str, customer: Customer, request: Request,
+def voice(conversation_id: ConversationId, customer: Customer, request: Request,
           recognizer: Annotated[SpeechRecognizer, Depends(speech)],
           conversations: Annotated[ConversationEngine, Depends(engine)],
           audio: Annotated[UploadFile, File(description="the customer's spoken turn")]) -> dict:

@@ -13,7 +13,6 @@ openid's messages are handled in order).
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import re
 from dataclasses import dataclass, field
@@ -34,6 +33,7 @@ from wechatpy.utils import check_signature
 from assistant.channels.auth import current_customer
 from assistant.channels.errors import ApiError
 from assistant.channels.events import EventBus, conversation_channel
+from assistant.channels.inputs import clean_text, loads_bounded
 from assistant.channels.ratelimit import Counter, InProcessCounter, limit_by_ip, over_limit
 from assistant.channels.wechat_api import BadLoginCode, InProcessTokenCache, RedisTokenCache, WeChatApi, WeChatApiError
 from assistant.channels.wechat_text import format_reply, split_text
@@ -58,6 +58,10 @@ MAX_BODY = 64 * 1024
 _OPENID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _TOKENISH = re.compile(r"^[A-Za-z0-9_=-]{1,64}$")
 _MSG_TYPE = re.compile(r"^[a-z_]{1,32}$")
+# The one field of a secure-mode envelope, read without parsing the body: the signature covers it,
+# and nothing else of an unsigned body is looked at.
+_ENVELOPE = re.compile(r'<Encrypt>\s*(?:<!\[CDATA\[)?([A-Za-z0-9+/=]{1,65536})(?:\]\]>)?\s*</Encrypt>'
+                       r'|"Encrypt"\s*:\s*"((?:[A-Za-z0-9+=]|\\?/){1,65536})"')
 
 BIND_HINT = ("查询或办理账户业务需要先绑定您的明川证券账户。请在本小程序「我的—绑定证券账户」中登录并完成绑定，"
              "之后我会为您查询本人账户的信息；绑定前我可以为您解答交易规则和业务办理问题。")
@@ -136,8 +140,8 @@ def _parse(body: str) -> dict:
         data = doc.get("xml") if isinstance(doc, dict) else None
     elif text.startswith("{"):
         try:
-            data = json.loads(text)
-        except ValueError:
+            data = loads_bounded(text, max_depth=4)  # a push is flat; deeper is refused unparsed
+        except (ValueError, RecursionError):
             raise _bad("消息不是合法的 JSON。") from None
     else:
         raise _bad()
@@ -154,7 +158,7 @@ def _str(data: dict, key: str, limit: int, required: bool = False) -> str:
         return ""
     if isinstance(value, bool) or not isinstance(value, str | int):
         raise _bad(f"字段 {key} 不正确。")
-    return str(value)[:limit]
+    return clean_text(str(value))[:limit]
 
 
 def _message(data: dict, max_chars: int) -> Inbound:
@@ -175,7 +179,9 @@ def _message(data: dict, max_chars: int) -> Inbound:
     if msg_type == "text":
         msg.content = _str(data, "Content", max_chars + 1)  # one more: enough to tell it is too long
     elif msg_type == "miniprogrampage":
-        msg.payload = {"title": _str(data, "Title", 64), "page_path": _str(data, "PagePath", 256)}
+        # Kept two days for deduplication: personal data in them is masked like any text.
+        msg.payload = {"title": mask_pii(_str(data, "Title", 64)).text,
+                       "page_path": mask_pii(_str(data, "PagePath", 256)).text}
     return msg
 
 
@@ -593,11 +599,11 @@ async def push(request: Request, wechat: Channel, signature: QueryToken, timesta
             raise _bad("不支持的加密方式。")
         if not msg_signature:
             raise _forged()
-        outer = _parse(body)
-        encrypted = outer.get("Encrypt")
-        if not isinstance(encrypted, str) or not encrypted:
+        envelopes = _ENVELOPE.findall(body)
+        if len(envelopes) != 1:
             raise _bad()
-        try:
+        encrypted = (envelopes[0][0] or envelopes[0][1]).replace("\\/", "/")
+        try:  # the signature is checked first, then the envelope decrypted
             plain = wechat.crypto.decrypt_message({"Encrypt": encrypted}, msg_signature, timestamp, nonce)
         except (InvalidSignatureException, InvalidAppIdException):
             raise _forged() from None
