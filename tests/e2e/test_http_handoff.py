@@ -279,3 +279,15 @@ def test_suggestions_answer_the_customers_last_question_from_the_knowledge_base(
     assert body["question"] == "卖股票要交印花税吗"
     assert "0.05%" in body["answer"]["text"] and body["answer"]["citations"]
     assert body["passages"] and all(p["chunk_id"] and p["text"] for p in body["passages"])
+
+
+def test_an_unknown_username_locks_exactly_like_a_real_one(client) -> None:
+    """Five failures under a name that does not exist answer what five under a real one answer:
+    the lockout does not tell which usernames are staff accounts."""
+    answers = {}
+    for username in ("wangmin", "nobody-here"):
+        seen = [client.post("/v1/agent/login", json={"username": username, "password": "wrong-password"})
+                for _ in range(6)]
+        answers[username] = [(r.status_code, r.json()) for r in seen]
+    assert answers["wangmin"] == answers["nobody-here"]
+    assert [status for status, _ in answers["nobody-here"]] == [401] * 5 + [429]
