@@ -27,7 +27,7 @@ from assistant.channels.limits import BodyLimitMiddleware
 from assistant.channels.logredact import install_log_redaction
 from assistant.channels.ratelimit import build_counter
 from assistant.channels.wechat import build_wechat
-from assistant.compliance import AuditLog, GuardModels, RuleClassifier, build_judge, input_examples, output_examples
+from assistant.compliance import AuditLog, GuardModels, audit_keys, RuleClassifier, build_judge, input_examples, output_examples
 from assistant.compliance.classifier import INPUT_RULES, INPUT_THRESHOLD, OUTPUT_RULES
 from assistant.conversation import ConversationEngine, ConversationStore
 from assistant.handoff import HandoffError, HandoffService, brokerage_profile, build_trigger_model
@@ -103,7 +103,7 @@ def build_engine(settings: Settings, db: Database, parser: NluParser, kb, clock=
     brokerage = SimulatedBrokerage(db, parser.master, clock or system_clock)
     if settings.simulator_seed_demo:
         seed_demo_data(db, brokerage)
-    audit = AuditLog(db)
+    audit = AuditLog(db, audit_keys(settings))
     handoff = HandoffService(db, audit, settings, clock=brokerage.now, profile=brokerage_profile(brokerage),
                              llm=build_chat_model(settings))
     return ConversationEngine(store=ConversationStore(db), parser=parser, brokerage=brokerage,

@@ -90,6 +90,20 @@ def audit_records(request: Request, officer: ComplianceOfficer,
     return AuditPage(records=records, next_after=records[-1]["id"] if len(records) == limit else None)
 
 
+class AuditHeadOut(BaseModel):
+    last_id: int
+    last_hash: str
+    exported_at: str
+    key_id: str
+    signature: str
+
+
+@router.get("/audit/head", response_model=AuditHeadOut)
+def audit_head(request: Request, officer: ComplianceOfficer) -> dict:
+    """The chain's head, signed, to keep outside the database; `assistant audit verify --head` checks it later."""
+    return _audit(request).export_head(request.app.state.engine.brokerage.now())
+
+
 @router.get("/audit/verify", response_model=AuditVerification)
 def audit_verify(request: Request, officer: ComplianceOfficer) -> AuditVerification:
     result = _audit(request).verify()

@@ -37,7 +37,7 @@ from assistant.channels.inputs import clean_text, loads_bounded
 from assistant.channels.ratelimit import Counter, InProcessCounter, limit_by_ip, over_limit
 from assistant.channels.wechat_api import BadLoginCode, InProcessTokenCache, RedisTokenCache, WeChatApi, WeChatApiError
 from assistant.channels.wechat_text import format_reply, split_text
-from assistant.compliance import AuditEvent, AuditLog, mask_pii
+from assistant.compliance import AuditEvent, AuditLog, audit_keys, mask_pii
 from assistant.conversation import ConversationEngine, ConversationNotFound
 from assistant.conversation import templates as T
 from assistant.settings import Settings
@@ -378,7 +378,7 @@ class WeChatChannel:
         self.engine = engine
         self.events = events
         self.store = WeChatStore(db)
-        self.audit = AuditLog(db)
+        self.audit = AuditLog(db, audit_keys(settings))
         self.api = api or WeChatApi(settings, RedisTokenCache(settings.redis_url, settings.wechat_appid or "")
                                     if settings.redis_url else InProcessTokenCache())
         aes = settings.wechat_encoding_aes_key

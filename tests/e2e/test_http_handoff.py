@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from assistant.app import create_app
 from assistant.cli import app as cli
-from assistant.compliance import AuditLog
+from assistant.compliance import AuditLog, audit_keys
 from assistant.handoff import AgentInfo, HandoffError, HandoffService
 from assistant.settings import get_settings
 from assistant.storage import Conversation, HandoffTicket
@@ -217,7 +217,7 @@ def test_two_concurrent_claims_exactly_one_wins(database, tmp_path, small_kb_dir
     database.migrate()
     settings = app_settings(tmp_path, small_kb_dir)
     now = datetime(2026, 11, 25, 10, 30, tzinfo=SHANGHAI)
-    service = HandoffService(database, AuditLog(database), settings, clock=lambda: now)
+    service = HandoffService(database, AuditLog(database, audit_keys(settings)), settings, clock=lambda: now)
     agents = [service.agents.add(f"agent{i}", f"客服{i}", "agent", PASSWORD, now) for i in range(8)]
     for round_ in range(5):
         with database.session() as s:
