@@ -22,7 +22,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import HTTPConnection
 
 from assistant.channels.auth import _bearer, customer_of, verified_principal
-from assistant.channels.errors import ApiError
+from assistant.channels.errors import ApiError, errors
 from assistant.channels.events import conversation_channel
 from assistant.channels.inputs import ConversationId, RowId, frame_id, frame_text, receive_object, text_field
 from assistant.channels.ratelimit import limit_by_ip
@@ -31,8 +31,8 @@ from assistant.compliance import Violation
 from assistant.conversation import ConversationNotFound
 from assistant.handoff import QUEUE_CHANNEL, AgentError, AgentInfo, HandoffError, HandoffService, message_out
 
-router = APIRouter(prefix="/v1/agent", tags=["agent"])
-satisfaction_router = APIRouter(prefix="/v1/conversations", tags=["conversations"])
+router = APIRouter(prefix="/v1/agent", tags=["agent"], responses=errors(400, 401, 403, 404, 409, 429))
+satisfaction_router = APIRouter(prefix="/v1/conversations", tags=["conversations"], responses=errors(400, 401, 403, 404, 409))
 CONSOLE_DIR = Path(__file__).resolve().parent / "web" / "agent"
 STAFF_ROLES = ("agent", "supervisor", "compliance")
 

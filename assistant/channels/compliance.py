@@ -11,13 +11,13 @@ from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel
 
 from assistant.channels.auth import require_role
-from assistant.channels.errors import ApiError
+from assistant.channels.errors import ApiError, errors
 from assistant.channels.inputs import Cursor, text_field
 from assistant.channels.ratelimit import limit_by_ip
 from assistant.channels.tokens import Principal
 from assistant.compliance import AuditEvent, AuditLog, check_output
 
-router = APIRouter(prefix="/v1/compliance", tags=["compliance"])
+router = APIRouter(prefix="/v1/compliance", tags=["compliance"], responses=errors(400, 401, 403, 429))
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 ComplianceOfficer = Annotated[Principal, Depends(require_role("compliance"))]
 

@@ -13,7 +13,7 @@ from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
 from assistant.channels.auth import current_customer, customer_of
-from assistant.channels.errors import ApiError
+from assistant.channels.errors import ApiError, errors
 from assistant.channels.events import conversation_channel
 from assistant.channels.inputs import MAX_ROW_ID, ConversationId, Cursor, RowId, frame_text, receive_object, text_field
 from assistant.channels.ratelimit import limit_turn, limit_turns
@@ -21,7 +21,7 @@ from assistant.conversation import ConversationEngine, ConversationNotFound
 from assistant.domain import Citation, PendingConfirmation, Reply
 from assistant.tools import BrokerageError
 
-router = APIRouter(prefix="/v1/conversations", tags=["conversations"])
+router = APIRouter(prefix="/v1/conversations", tags=["conversations"], responses=errors(400, 401, 403, 404, 429))
 
 MessageText = text_field(1000)
 Customer = Annotated[str | None, Depends(current_customer)]

@@ -7,6 +7,7 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = logging.getLogger(__name__)
@@ -22,6 +23,35 @@ _STATUS_MESSAGES = {
     429: "请求过于频繁，请稍后再试。",
     503: "服务暂时不可用，请稍后再试。",
 }
+
+
+class ErrorDetail(BaseModel):
+    code: str
+    message: str  # Chinese, for the customer or the agent to act on
+    violations: list[dict] | None = None  # the guard's findings, when an agent's reply was refused
+
+
+class ErrorOut(BaseModel):
+    error: ErrorDetail
+
+
+_DOCUMENTED = {
+    400: "请求无法处理（格式、编码或凭证格式不正确）",
+    401: "未登录，或登录凭证无效、已过期",
+    403: "凭证有效，但无权进行此操作",
+    404: "请求的对象不存在，或不属于当前用户",
+    409: "与当前状态冲突（已被他人处理、已绑定等）",
+    413: "请求体超过大小上限",
+    415: "不支持的内容类型或音频格式",
+    422: "请求字段不正确（缺失、超长、超出范围）",
+    429: "请求过于频繁或账号暂时锁定",
+    503: "所需的服务暂不可用（索引建立中、未配置、繁忙）",
+}
+
+
+def errors(*codes: int) -> dict[int | str, dict]:
+    """OpenAPI `responses` for the error statuses a route can answer, all in the one error shape."""
+    return {code: {"model": ErrorOut, "description": _DOCUMENTED[code]} for code in sorted({*codes, 400, 413, 422})}
 
 
 class ApiError(Exception):

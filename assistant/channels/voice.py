@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, File, Request, UploadFile
 from pydantic import BaseModel
 
 from assistant.channels.auth import current_customer
-from assistant.channels.errors import ApiError
+from assistant.channels.errors import ApiError, errors
 from assistant.channels.events import conversation_channel
 from assistant.channels.inputs import ConversationId
 from assistant.channels.ratelimit import limit_by_ip, limit_turns
@@ -18,7 +18,7 @@ from assistant.conversation import ConversationEngine, ConversationNotFound
 from assistant.domain import Reply
 from assistant.speech import AudioError, SpeechBusy, SpeechRecognizer, SpeechUnavailable, Transcript
 
-router = APIRouter(tags=["voice"])
+router = APIRouter(tags=["voice"], responses=errors(400, 401, 403, 404, 415, 429, 503))
 
 Customer = Annotated[str | None, Depends(current_customer)]
 
@@ -66,7 +66,8 @@ def _transcribe(recognizer: SpeechRecognizer, audio: UploadFile) -> Transcript:
 
 @router.post("/v1/stt", response_model=TranscriptOut, dependencies=[Depends(limit_by_ip)])
 def stt(recognizer: Annotated[SpeechRecognizer, Depends(speech)],
-        audio: Annotated[UploadFile, File(description="WAV, MP3, AAC/M4A, OGG/Opus, WebM, AMR or WeChat SILK")]) -> dict:
+        audio: Annotated[UploadFile, File(description="WAV, MP3, AAC/M4A, OGG/Opus, WebM, AMR or WeChat SILK",
+                                          json_schema_extra={"minLength": 1})]) -> dict:
     return _transcribe(recognizer, audio).as_dict()
 
 
@@ -75,7 +76,7 @@ def stt(recognizer: Annotated[SpeechRecognizer, Depends(speech)],
 def voice(conversation_id: ConversationId, customer: Customer, request: Request,
           recognizer: Annotated[SpeechRecognizer, Depends(speech)],
           conversations: Annotated[ConversationEngine, Depends(engine)],
-          audio: Annotated[UploadFile, File(description="the customer's spoken turn")]) -> dict:
+          audio: Annotated[UploadFile, File(description="the customer's spoken turn", json_schema_extra={"minLength": 1})]) -> dict:
     try:
         conversations.conversation_for(conversation_id, customer)  # before the costly part
     except ConversationNotFound:

@@ -31,7 +31,7 @@ from wechatpy.exceptions import InvalidAppIdException, InvalidSignatureException
 from wechatpy.utils import check_signature
 
 from assistant.channels.auth import current_customer
-from assistant.channels.errors import ApiError
+from assistant.channels.errors import ApiError, errors
 from assistant.channels.events import EventBus, conversation_channel
 from assistant.channels.inputs import clean_text, loads_bounded
 from assistant.channels.ratelimit import Counter, InProcessCounter, limit_by_ip, over_limit
@@ -556,7 +556,7 @@ def build_wechat(settings: Settings, db: Database, engine: ConversationEngine, e
 
 # --- HTTP --------------------------------------------------------------------------------------
 
-router = APIRouter(prefix="/v1/wechat", tags=["wechat"])
+router = APIRouter(prefix="/v1/wechat", tags=["wechat"], responses=errors(400, 401, 403, 409, 429, 503))
 
 
 def channel(request: Request) -> WeChatChannel:
@@ -570,7 +570,10 @@ Channel = Annotated[WeChatChannel, Depends(channel)]
 QueryToken = Annotated[str, Query(min_length=1, max_length=128)]
 
 
-@router.get("/push", response_class=PlainTextResponse)
+_PLAIN = {200: {"description": "plain text (`echostr` / `success`)", "content": {"text/plain": {"schema": {"type": "string"}}}}}
+
+
+@router.get("/push", response_model=None, responses=_PLAIN)
 def verify_url(wechat: Channel, signature: QueryToken, timestamp: QueryToken, nonce: QueryToken,
                echostr: QueryToken) -> PlainTextResponse:
     """WeChat's check of the push URL: echo `echostr` if the signature is ours."""
@@ -578,7 +581,7 @@ def verify_url(wechat: Channel, signature: QueryToken, timestamp: QueryToken, no
     return PlainTextResponse(echostr)
 
 
-@router.post("/push", response_class=PlainTextResponse)
+@router.post("/push", response_model=None, responses=_PLAIN)
 async def push(request: Request, wechat: Channel, signature: QueryToken, timestamp: QueryToken, nonce: QueryToken,
                encrypt_type: Annotated[str | None, Query(max_length=16)] = None,
                msg_signature: Annotated[str | None, Query(max_length=128)] = None) -> PlainTextResponse:
