@@ -242,9 +242,7 @@ class _Lines(logging.Handler):
 
 def test_socket_tokens_never_reach_the_access_log(tmp_path) -> None:
     """A real uvicorn server, its access and error logs captured: the token in ?access_token= is redacted."""
-    import asyncio
-
-    import websockets
+    from websockets.sync.client import connect
 
     from assistant.settings import PROJECT_ROOT
     from eval.local_server import LocalServer
@@ -267,13 +265,10 @@ def test_socket_tokens_never_reach_the_access_log(tmp_path) -> None:
                 cid = http.post("/v1/conversations", headers={"Authorization": f"Bearer {customer}"}).json()["id"]
                 http.get(f"/v1/conversations/{cid}/messages", params={"access_token": customer})
 
-            async def connect() -> None:
-                url = f"ws://127.0.0.1:{server.port}/v1/conversations/{cid}/stream?access_token={customer}"
-                async with websockets.connect(url) as ws:
-                    await ws.send(json.dumps({"type": "ping"}))
-                    await ws.recv()
-
-            asyncio.run(connect())
+            url = f"ws://127.0.0.1:{server.port}/v1/conversations/{cid}/stream?access_token={customer}"
+            with connect(url) as ws:
+                ws.send(json.dumps({"type": "ping"}))
+                ws.recv(timeout=30)
             time.sleep(0.2)
     finally:
         for lg, (level, disabled) in zip(loggers, saved):
