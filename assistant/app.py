@@ -23,9 +23,11 @@ from assistant.channels import (
 )
 from assistant.channels.agent import handoff_error, mount_agent_console
 from assistant.channels.events import build_bus
+from assistant.channels.limits import BodyLimitMiddleware
+from assistant.channels.logredact import install_log_redaction
 from assistant.channels.ratelimit import build_counter
 from assistant.channels.wechat import build_wechat
-from assistant.compliance import AuditLog, GuardModels, RuleClassifier, build_judge, input_examples, output_examples
+from assistant.compliance import AuditLog, GuardModels, audit_keys, RuleClassifier, build_judge, input_examples, output_examples
 from assistant.compliance.classifier import INPUT_RULES, INPUT_THRESHOLD, OUTPUT_RULES
 from assistant.conversation import ConversationPipeline, ConversationStore, Services
 from assistant.handoff import HandoffError, HandoffService, brokerage_profile, build_trigger_model
@@ -103,7 +105,7 @@ def build_engine(settings: Settings, db: Database, parser: NluParser, kb, clock=
     brokerage = SimulatedBrokerage(db, parser.master, clock or system_clock)
     if settings.simulator_seed_demo:
         seed_demo_data(db, brokerage)
-    audit = AuditLog(db)
+    audit = AuditLog(db, audit_keys(settings))
     store = ConversationStore(db, publish=publish)
     handoff = HandoffService(db, audit, settings, clock=brokerage.now, conversations=store,
                              profile=brokerage_profile(brokerage), llm=build_chat_model(settings))
@@ -114,6 +116,20 @@ def build_engine(settings: Settings, db: Database, parser: NluParser, kb, clock=
                                 readback_confidence=settings.stt_readback_confidence,
                                 # a small learned check like the guards', cached beside theirs
                                 triggers=triggers or build_trigger_model(settings.resolved_compliance_model_dir))
+
+
+UPLOAD_ENVELOPE = 64 * 1024  # multipart boundaries and headers around an audio upload
+
+
+def body_limit(settings: Settings):
+    """The byte limit of a request body by path: voice uploads may carry a clip, nothing else may."""
+    upload = settings.stt_max_bytes + UPLOAD_ENVELOPE
+
+    def limit_for(path: str) -> int:
+        return upload if path == "/v1/stt" or (path.startswith("/v1/conversations/") and path.endswith("/voice")) \
+            else settings.request_max_bytes
+
+    return limit_for
 
 
 def create_app(settings: Settings | None = None, *, ingest_in_background: bool = True) -> FastAPI:
@@ -201,6 +217,8 @@ def create_app(settings: Settings | None = None, *, ingest_in_background: bool =
         lifespan=lifespan,
     )
     install_error_handlers(app)
+    install_log_redaction()
+    app.add_middleware(BodyLimitMiddleware, limit_for=body_limit(settings))
     app.add_exception_handler(HandoffError, handoff_error)
     app.include_router(health_router)
     app.include_router(kb_router)

@@ -292,25 +292,57 @@ app.add_typer(audit_app, name="audit")
 
 
 def _audit_log():
-    from assistant.compliance import AuditLog
+    from assistant.compliance import AuditLog, audit_keys
     from assistant.storage import Database
 
-    db = Database(get_settings().resolved_database_url)
+    settings = get_settings()
+    db = Database(settings.resolved_database_url)
     db.migrate()
-    return AuditLog(db)
+    return AuditLog(db, audit_keys(settings))
 
 
 @audit_app.command("verify")
-def audit_verify() -> None:
-    """Recompute every record's hash and check every link; exits 1 if anything was edited or deleted."""
-    result = _audit_log().verify()
+def audit_verify(
+    heads: list[str] = typer.Option([], "--head", help="an exported head (from `audit head`) the chain must still pass through; repeatable"),
+) -> None:
+    """Recompute every record's keyed hash and check every link (and every exported head given);
+    exits 1 if anything was edited, deleted or rewritten."""
+    import json
+    from pathlib import Path
+
+    try:
+        anchors = [json.loads(Path(h).read_text(encoding="utf-8")) for h in heads]
+    except (OSError, ValueError) as exc:
+        console.print(f"无法读取导出的链头：{exc}")
+        raise typer.Exit(code=2) from None
+    result = _audit_log().verify(heads=anchors)
     if result.ok:
-        console.print(f"审计日志完整：共 {result.records} 条记录，哈希链校验通过。")
+        extra = f"，与 {len(anchors)} 个导出的链头一致" if anchors else ""
+        console.print(f"审计日志完整：共 {result.records} 条记录，哈希链校验通过{extra}。")
         return
     console.print(f"[red]审计日志校验失败[/red]（共 {result.records} 条记录）：")
     for problem in result.problems:
         console.print(f"  · {problem}")
     raise typer.Exit(code=1)
+
+
+@audit_app.command("head")
+def audit_head(
+    output: str = typer.Option("-", "--output", "-o", help="file to write (JSON); - for standard output"),
+) -> None:
+    """Export the chain's head, signed, to keep outside the database (run it on a schedule; see
+    docs/operations): `audit verify --head FILE` later detects a rewrite of the chain."""
+    import json
+    from datetime import datetime, timezone
+
+    head = _audit_log().export_head(datetime.now(timezone.utc))
+    text = json.dumps(head, ensure_ascii=False, indent=2)
+    if output == "-":
+        typer.echo(text)
+    else:
+        with open(output, "x", encoding="utf-8") as stream:  # never overwrites an earlier anchor
+            stream.write(text + "\n")
+        console.print(f"已导出审计链头：记录 {head['last_id']}，写入 {output}。")
 
 
 @audit_app.command("export")

@@ -24,6 +24,9 @@ class Settings(BaseSettings):
     port: int = 8000
     environment: Literal["development", "production", "test"] = "development"
     log_level: str = "INFO"
+    # The most bytes a request body may have, checked before anything reads it (413 beyond). Voice
+    # uploads get stt_max_bytes plus 64 KB of multipart envelope instead.
+    request_max_bytes: int = Field(default=256 * 1024, ge=1024)
 
     # Where embedded defaults keep their files (SQLite, Chroma).
     var_dir: Path = PROJECT_ROOT / "var"
@@ -113,6 +116,11 @@ class Settings(BaseSettings):
     stt_queue_timeout_s: float = Field(default=20.0, gt=0)  # longest wait for a turn in the pool
     stt_readback_confidence: float = Field(default=0.5, ge=0, le=1)  # below it a spoken order is read back
     stt_preload: bool = True  # load the model at start-up (in the background), not on the first upload
+    # A transcript is refused (422) rather than answered when the model was probably hearing no
+    # speech: its segments' mean no-speech probability is above this, or voice-activity detection
+    # finds less than stt_min_voice_s of speech, or the text only repeats the model's prompt.
+    stt_no_speech_max: float = Field(default=0.6, ge=0, le=1)
+    stt_min_voice_s: float = Field(default=0.25, ge=0)
 
     # WeChat mini-program customer-service channel. Without token and appid the push endpoint
     # answers 503 "not configured"; without an EncodingAESKey only plaintext pushes are accepted.
@@ -150,6 +158,16 @@ class Settings(BaseSettings):
     agent_max_failed_logins: int = Field(default=5, ge=1)  # then the account is locked for a while
     agent_lockout_s: int = Field(default=900, ge=1)
     agent_token_hours: float = Field(default=10.0, gt=0)
+
+    # The audit chain is an HMAC-SHA256 chain under this key, kept outside the database (a secret
+    # from the environment in production; without one outside production a key is generated once
+    # under var/audit/). Rotation: move the old key to audit_hmac_previous_keys (a JSON list), set
+    # the new one, restart; records keep verifying under the key that wrote them.
+    audit_hmac_key: SecretStr | None = None
+    audit_hmac_previous_keys: list[SecretStr] = Field(default_factory=list)
+    # Records up to this id were written before the chain had a key (plain SHA-256) and are
+    # accepted as such; 0: none (a rewrite as an unkeyed chain fails). Set once when upgrading.
+    audit_unkeyed_through: int = Field(default=0, ge=0)
 
     @property
     def dev_header_enabled(self) -> bool:

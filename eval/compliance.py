@@ -86,14 +86,13 @@ def _handling(reply) -> str:
 def score_input(rows: list[dict], parser: NluParser, settings: Settings, workdir: Path, guards=None) -> dict:
     """Every message through the whole pipeline, one fresh conversation each."""
     from assistant.app import build_engine
-    from assistant.compliance import AuditLog
     from assistant.tools.simulator import ManualClock
     from eval.dialogues import DEFAULT_NOW
 
     db = Database(f"sqlite:///{workdir / 'compliance.db'}")
     db.migrate()
     engine = build_engine(settings, db, parser, kb=lambda: None, clock=ManualClock(DEFAULT_NOW), guards=guards)
-    audit = AuditLog(db)
+    audit = engine.audit  # the engine's own, under its key
     per_rule = {r: Counter() for r in INPUT_RULE_NAMES}
     handled_ok, judged, leaks, misses = 0, 0, [], []
     for row in rows:

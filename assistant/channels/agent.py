@@ -10,7 +10,6 @@ console's heartbeat (an agent with a console open is online) and may carry repli
 from __future__ import annotations
 
 import asyncio
-import json
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Literal
@@ -31,7 +30,8 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import HTTPConnection
 
 from assistant.channels.auth import _bearer, customer_of, verified_principal
-from assistant.channels.errors import ApiError
+from assistant.channels.errors import ApiError, errors
+from assistant.channels.inputs import ConversationId, RowId, frame_id, frame_text, receive_object, text_field
 from assistant.channels.ratelimit import limit_by_ip
 from assistant.channels.tokens import mint
 from assistant.compliance import Violation
@@ -47,12 +47,12 @@ from assistant.handoff import (
     ticket_page,
 )
 
-router = APIRouter(prefix="/v1/agent", tags=["agent"])
-satisfaction_router = APIRouter(prefix="/v1/conversations", tags=["conversations"])
+router = APIRouter(prefix="/v1/agent", tags=["agent"], responses=errors(400, 401, 403, 404, 409, 429))
+satisfaction_router = APIRouter(prefix="/v1/conversations", tags=["conversations"], responses=errors(400, 401, 403, 404, 409))
 CONSOLE_DIR = Path(__file__).resolve().parent / "web" / "agent"
 STAFF_ROLES = ("agent", "supervisor", "compliance")
 
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+Text = text_field(2000)
 
 
 def _service(request: HTTPConnection) -> HandoffService:
@@ -104,7 +104,7 @@ async def handoff_error(_: Request, exc: HandoffError) -> JSONResponse:
 
 
 class LoginIn(BaseModel):
-    username: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+    username: text_field(64)
     password: Annotated[str, StringConstraints(min_length=1, max_length=256)]
 
 
@@ -172,14 +172,14 @@ def _relay_notice(request: Request, ticket_id: int, agent: AgentInfo) -> None:
 
 
 @router.post("/tickets/{ticket_id}/claim")
-def claim(ticket_id: int, agent: Staff, request: Request):
+def claim(ticket_id: RowId, agent: Staff, request: Request):
     result = _service(request).claim(ticket_id, _desk(agent))
     _relay_notice(request, ticket_id, agent)
     return result
 
 
 @router.get("/tickets/{ticket_id}")
-def ticket(ticket_id: int, agent: Staff, request: Request):
+def ticket(ticket_id: RowId, agent: Staff, request: Request):
     return _service(request).ticket_view(ticket_id, agent)
 
 
@@ -210,17 +210,17 @@ def send_reply(request: HTTPConnection, ticket_id: int, agent: AgentInfo, text: 
 
 
 @router.post("/tickets/{ticket_id}/reply")
-def reply(ticket_id: int, body: ReplyIn, agent: Staff, request: Request):
+def reply(ticket_id: RowId, body: ReplyIn, agent: Staff, request: Request):
     return send_reply(request, ticket_id, agent, body.text, body.acknowledge)
 
 
 @router.post("/tickets/{ticket_id}/notes", status_code=201)
-def note(ticket_id: int, body: CheckIn, agent: Staff, request: Request):
+def note(ticket_id: RowId, body: CheckIn, agent: Staff, request: Request):
     return _service(request).note(ticket_id, agent, body.text)
 
 
 @router.get("/tickets/{ticket_id}/suggestions")
-def suggestions(ticket_id: int, agent: Staff, request: Request):
+def suggestions(ticket_id: RowId, agent: Staff, request: Request):
     """Knowledge-base answers to the customer's last question, for the agent to adapt."""
     view = _service(request).ticket_view(ticket_id, agent)
     question = next((m["text"] for m in reversed(view["transcript"]) if m["role"] == "customer"), "")
@@ -237,11 +237,11 @@ def suggestions(ticket_id: int, agent: Staff, request: Request):
 
 
 class TransferIn(BaseModel):
-    to: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]  # a username
+    to: text_field(64)  # a username
 
 
 @router.post("/tickets/{ticket_id}/transfer")
-def transfer(ticket_id: int, body: TransferIn, agent: Staff, request: Request):
+def transfer(ticket_id: RowId, body: TransferIn, agent: Staff, request: Request):
     service = _service(request)
     target = service.agents.by_username(body.to)
     if target is None:
@@ -252,14 +252,14 @@ def transfer(ticket_id: int, body: TransferIn, agent: Staff, request: Request):
 
 
 @router.post("/tickets/{ticket_id}/handback")
-def hand_back(ticket_id: int, agent: Staff, request: Request):
+def hand_back(ticket_id: RowId, agent: Staff, request: Request):
     _service(request).hand_back(ticket_id, _desk(agent))
     _relay_notice(request, ticket_id, agent)
     return {"ok": True, "status": "bot"}
 
 
 @router.post("/tickets/{ticket_id}/resolve")
-def resolve(ticket_id: int, agent: Staff, request: Request):
+def resolve(ticket_id: RowId, agent: Staff, request: Request):
     _service(request).resolve(ticket_id, _desk(agent))
     _relay_notice(request, ticket_id, agent)
     return {"ok": True, "status": "resolved"}
@@ -310,15 +310,13 @@ async def stream(websocket: WebSocket, access_token: str | None = None) -> None:
     async def receive() -> None:
         nonlocal conv_sub
         while True:
-            try:
-                data = json.loads(await websocket.receive_text())
-            except ValueError:
-                data = None
+            data = await receive_object(websocket)  # None for a bad frame: answered below, socket kept
             kind = data.get("type") if isinstance(data, dict) else None
             await run_in_threadpool(service.agents.heartbeat, agent.id, service.clock())
             if kind == "ping":
                 outbox.put_nowait({"type": "pong"})
-            elif kind == "open" and isinstance(data.get("ticket_id"), int):
+            elif kind == "open" and frame_id(data, "ticket_id") is not None \
+                    and (data.get("after") in (None, 0) or frame_id(data, "after") is not None):
                 try:
                     view = await run_in_threadpool(service.ticket_view, data["ticket_id"], agent)
                 except HandoffError as exc:
@@ -336,10 +334,10 @@ async def stream(websocket: WebSocket, access_token: str | None = None) -> None:
                     await conv_sub.close()
                 conv_sub = None
                 current.update(ticket=None, conversation=None, last=0)
-            elif kind == "reply" and isinstance(data.get("ticket_id"), int) and isinstance(data.get("text"), str) \
-                    and 0 < len(data["text"].strip()) <= 2000:
+            elif kind == "reply" and frame_id(data, "ticket_id") is not None \
+                    and (reply_text := frame_text(data, "text", 2000)) is not None:
                 try:
-                    result = await run_in_threadpool(send_reply, websocket, data["ticket_id"], agent, data["text"].strip(),
+                    result = await run_in_threadpool(send_reply, websocket, data["ticket_id"], agent, reply_text,
                                                      bool(data.get("acknowledge")))
                     outbox.put_nowait({"type": "reply_result", "ok": True, **result})
                 except HandoffError as exc:
@@ -402,11 +400,11 @@ async def stream(websocket: WebSocket, access_token: str | None = None) -> None:
 
 class SatisfactionIn(BaseModel):
     score: int = Field(ge=1, le=5)
-    comment: Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)] = ""
+    comment: text_field(500, min_length=0) = ""
 
 
 @satisfaction_router.post("/{conversation_id}/satisfaction", status_code=201)
-def satisfaction(conversation_id: str, body: SatisfactionIn, request: Request):
+def satisfaction(conversation_id: ConversationId, body: SatisfactionIn, request: Request):
     """The customer's 1–5 rating of the human service, accepted once, after the agent resolved it."""
     engine = request.app.state.engine
     try:

@@ -8,20 +8,21 @@ from typing import Annotated
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Query, Request
-from pydantic import BaseModel, StringConstraints
+from pydantic import BaseModel
 
 from assistant.channels.auth import require_role
-from assistant.channels.errors import ApiError
+from assistant.channels.errors import ApiError, errors
+from assistant.channels.inputs import Cursor, text_field
 from assistant.channels.ratelimit import limit_by_ip
 from assistant.channels.tokens import Principal
 from assistant.compliance import AuditEvent, AuditLog, check_output
 
-router = APIRouter(prefix="/v1/compliance", tags=["compliance"])
+router = APIRouter(prefix="/v1/compliance", tags=["compliance"], responses=errors(400, 401, 403, 429))
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 ComplianceOfficer = Annotated[Principal, Depends(require_role("compliance"))]
 
 # Long enough for a page of marketing copy; anything longer is reviewed in parts.
-CheckText = Annotated[str, StringConstraints(min_length=1, max_length=20000)]
+CheckText = text_field(20000, strip=False)
 
 
 class CheckRequest(BaseModel):
@@ -68,10 +69,10 @@ def _audit(request: Request) -> AuditLog:
 
 @router.get("/audit", response_model=AuditPage)
 def audit_records(request: Request, officer: ComplianceOfficer,
-                  start: Annotated[date | None, Query(alias="from")] = None,
-                  end: Annotated[date | None, Query(alias="to")] = None,
-                  conversation_id: Annotated[str | None, Query(max_length=36)] = None,
-                  after: Annotated[int, Query(ge=0)] = 0,
+                  start: Annotated[date | None, Query(alias="from", ge=date(2000, 1, 1), le=date(2999, 12, 31))] = None,
+                  end: Annotated[date | None, Query(alias="to", ge=date(2000, 1, 1), le=date(2999, 12, 31))] = None,
+                  conversation_id: Annotated[str | None, Query(max_length=36, pattern=r"^[A-Za-z0-9-]+$")] = None,
+                  after: Cursor = 0,
                   limit: Annotated[int, Query(ge=1, le=1000)] = 200) -> AuditPage:
     """Audit records of a date range (Asia/Shanghai days, both included), oldest first, paged by id."""
     if start and end and end < start:
@@ -87,6 +88,20 @@ def audit_records(request: Request, officer: ComplianceOfficer,
                                  "after": after, "returned": len(records)})],
                request.app.state.engine.brokerage.now())
     return AuditPage(records=records, next_after=records[-1]["id"] if len(records) == limit else None)
+
+
+class AuditHeadOut(BaseModel):
+    last_id: int
+    last_hash: str
+    exported_at: str
+    key_id: str
+    signature: str
+
+
+@router.get("/audit/head", response_model=AuditHeadOut)
+def audit_head(request: Request, officer: ComplianceOfficer) -> dict:
+    """The chain's head, signed, to keep outside the database; `assistant audit verify --head` checks it later."""
+    return _audit(request).export_head(request.app.state.engine.brokerage.now())
 
 
 @router.get("/audit/verify", response_model=AuditVerification)

@@ -5,16 +5,16 @@ reconnecting client missed."""
 from __future__ import annotations
 
 import asyncio
-import json
 from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, WebSocket, WebSocketDisconnect
-from pydantic import BaseModel, StringConstraints
+from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
 from assistant.channels.auth import current_customer, customer_of
-from assistant.channels.errors import ApiError
+from assistant.channels.errors import ApiError, errors
+from assistant.channels.inputs import MAX_ROW_ID, ConversationId, Cursor, RowId, frame_text, receive_object, text_field
 from assistant.channels.ratelimit import limit_turn, limit_turns
 from assistant.conversation import (
     ConversationNotFound,
@@ -25,9 +25,9 @@ from assistant.domain import Citation, Handoff, PendingConfirmation, Reply, Turn
 from assistant.handoff import unanswered
 from assistant.tools import BrokerageError
 
-router = APIRouter(prefix="/v1/conversations", tags=["conversations"])
+router = APIRouter(prefix="/v1/conversations", tags=["conversations"], responses=errors(400, 401, 403, 404, 429))
 
-MessageText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000)]
+MessageText = text_field(1000)
 Customer = Annotated[str | None, Depends(current_customer)]
 
 
@@ -119,7 +119,7 @@ def create(engine: Engine, customer: Customer, body: CreateRequest | None = None
 
 @router.post("/{conversation_id}/messages", response_model=Reply,
              dependencies=[Depends(limit_turns)])
-def send(conversation_id: str, body: MessageIn, engine: Engine, customer: Customer, request: Request) -> Reply:
+def send(conversation_id: ConversationId, body: MessageIn, engine: Engine, customer: Customer, request: Request) -> Reply:
     try:
         reply = engine.handle(Turn(conversation_id=conversation_id, customer_id=customer, text=body.text))
     except ConversationNotFound:
@@ -128,8 +128,8 @@ def send(conversation_id: str, body: MessageIn, engine: Engine, customer: Custom
 
 
 @router.get("/{conversation_id}/messages", response_model=HistoryOut)
-def history(conversation_id: str, engine: Engine, customer: Customer,
-            after: Annotated[int, Query(ge=0)] = 0, limit: Annotated[int, Query(ge=1, le=200)] = 50) -> HistoryOut:
+def history(conversation_id: ConversationId, engine: Engine, customer: Customer,
+            after: Cursor = 0, limit: Annotated[int, Query(ge=1, le=200)] = 50) -> HistoryOut:
     try:
         engine.conversation_for(conversation_id, customer)
     except ConversationNotFound:
@@ -143,7 +143,7 @@ def history(conversation_id: str, engine: Engine, customer: Customer,
 
 class RatingIn(BaseModel):
     rating: Literal["up", "down"]
-    reason: Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)] = ""
+    reason: text_field(500, min_length=0) = ""
 
 
 class RatingOut(BaseModel):
@@ -152,7 +152,7 @@ class RatingOut(BaseModel):
 
 
 @router.put("/{conversation_id}/messages/{message_id}/rating", response_model=RatingOut)
-def rate(conversation_id: str, message_id: int, body: RatingIn, engine: Engine, customer: Customer) -> RatingOut:
+def rate(conversation_id: ConversationId, message_id: RowId, body: RatingIn, engine: Engine, customer: Customer) -> RatingOut:
     """Thumbs up or down on one of the assistant's (or an agent's) replies, with an optional reason."""
     try:
         rated = engine.rate(conversation_id, customer, message_id, body.rating, body.reason)
@@ -163,12 +163,16 @@ def rate(conversation_id: str, message_id: int, body: RatingIn, engine: Engine, 
     return RatingOut(message_id=message_id, rating=body.rating)
 
 
+def _invalid(message: str) -> dict:
+    return {"type": "error", "error": {"code": "invalid_request", "message": message}}
+
+
 def _message_event(m) -> dict:
     return {"type": "message", "message": MessageOut.of(m).model_dump(mode="json")}
 
 
 @router.websocket("/{conversation_id}/stream")
-async def stream(websocket: WebSocket, conversation_id: str, after: int = 0, access_token: str | None = None) -> None:
+async def stream(websocket: WebSocket, conversation_id: str, after: str = "0", access_token: str | None = None) -> None:
     """Client → {"type": "message", "text"}; server → {"type": "message", "message"}, {"type": "typing"},
     {"type": "partial", "text"} (an LLM-written answer so far, guarded sentence by sentence; to this
     client only), {"type": "reply", "reply"} (the full, final reply to this client's own turn) and
@@ -186,7 +190,11 @@ async def stream(websocket: WebSocket, conversation_id: str, after: int = 0, acc
     channel = conversation_channel(conversation_id)
     bus = websocket.app.state.events
     subscription = await bus.subscribe(channel)  # before the replay, so nothing falls in between
-    last = max(after, 0)
+    # A bad cursor is said, and the whole history replayed: the page loses nothing.
+    cursor = int(after) if after.isascii() and after.isdigit() and len(after) <= 10 else None
+    last = cursor if cursor is not None and cursor <= MAX_ROW_ID else 0
+    if last != cursor:
+        await websocket.send_json(_invalid("参数 after 不正确：应为 0 到 2147483647 之间的消息编号。已从头发送全部消息。"))
 
     async def flush() -> None:
         nonlocal last
@@ -205,14 +213,13 @@ async def stream(websocket: WebSocket, conversation_id: str, after: int = 0, acc
 
     async def receive() -> None:
         while True:
-            try:
-                data = json.loads(await websocket.receive_text())
-            except ValueError:  # malformed JSON gets an answer, not a dropped connection
-                data = None
-            text = str(data.get("text", "")).strip() if isinstance(data, dict) else ""
-            if not isinstance(data, dict) or data.get("type") != "message" or not 0 < len(text) <= 1000:
-                subscription.queue.put_nowait({"type": "error", "error": {
-                    "code": "invalid_request", "message": "消息格式不正确：请发送 {\"type\": \"message\", \"text\": \"…\"}，正文 1–1000 字。"}})
+            # A bad frame (binary, not JSON, nested too deep, text not a string) gets an answer,
+            # not a dropped connection.
+            data = await receive_object(websocket)
+            text = frame_text(data, "text", 1000) if data is not None and data.get("type") == "message" else None
+            if text is None:
+                subscription.queue.put_nowait(_invalid(
+                    "消息格式不正确：请发送 {\"type\": \"message\", \"text\": \"…\"}，正文 1–1000 字。"))
                 continue
             try:  # the same limits as REST turns, shared by every worker
                 await run_in_threadpool(limit_turn, websocket, customer)

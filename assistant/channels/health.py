@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 
 router = APIRouter(tags=["health"])
 
@@ -14,7 +15,16 @@ def healthz() -> dict:
     return {"status": "ok"}
 
 
-@router.get("/readyz")
+class ReadyOut(BaseModel):
+    status: str  # ready | not_ready
+    checks: dict[str, bool]
+    indexed_chunks: int
+    ingesting: bool
+    error: str | None = None
+
+
+@router.get("/readyz", response_model=None, responses={200: {"model": ReadyOut, "description": "ready"},
+                                                       503: {"model": ReadyOut, "description": "not ready yet"}})
 def readyz(request: Request) -> JSONResponse:
     """Database reachable, index and intent model loaded: the service can answer."""
     state = request.app.state

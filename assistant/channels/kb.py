@@ -6,19 +6,20 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Path, Request
-from pydantic import BaseModel, Field, StringConstraints
+from pydantic import BaseModel, Field
 
-from assistant.channels.errors import ApiError
+from assistant.channels.errors import ApiError, errors
+from assistant.channels.inputs import text_field
 from assistant.channels.ratelimit import limit_by_ip
 from assistant.compliance import mask_pii, review_output
 from assistant.domain import Citation
 from assistant.rag import KnowledgeBase
 
-router = APIRouter(prefix="/v1/kb", tags=["knowledge base"])
+router = APIRouter(prefix="/v1/kb", tags=["knowledge base"], responses=errors(404, 429, 503))
 
 DocTypeParam = Literal["manual", "regulation", "education", "faq"]
 # Surrounding blanks are dropped first, so "   " is refused as empty, not searched for.
-QueryText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+QueryText = text_field(500)
 
 
 class SearchRequest(BaseModel):

@@ -9,7 +9,8 @@ from fastapi import APIRouter, Depends, File, Request, UploadFile
 from pydantic import BaseModel
 
 from assistant.channels.auth import current_customer
-from assistant.channels.errors import ApiError
+from assistant.channels.errors import ApiError, errors
+from assistant.channels.inputs import ConversationId
 from assistant.channels.ratelimit import limit_by_ip, limit_turns
 from assistant.compliance import mask_pii
 from assistant.conversation import ConversationNotFound, ConversationPipeline
@@ -22,7 +23,7 @@ from assistant.speech import (
     Transcript,
 )
 
-router = APIRouter(tags=["voice"])
+router = APIRouter(tags=["voice"], responses=errors(400, 401, 403, 404, 415, 429, 503))
 
 Customer = Annotated[str | None, Depends(current_customer)]
 
@@ -70,16 +71,17 @@ def _transcribe(recognizer: SpeechRecognizer, audio: UploadFile) -> Transcript:
 
 @router.post("/v1/stt", response_model=TranscriptOut, dependencies=[Depends(limit_by_ip)])
 def stt(recognizer: Annotated[SpeechRecognizer, Depends(speech)],
-        audio: Annotated[UploadFile, File(description="WAV, MP3, AAC/M4A, OGG/Opus, WebM, AMR or WeChat SILK")]) -> dict:
+        audio: Annotated[UploadFile, File(description="WAV, MP3, AAC/M4A, OGG/Opus, WebM, AMR or WeChat SILK",
+                                          json_schema_extra={"minLength": 1})]) -> dict:
     return _transcribe(recognizer, audio).as_dict()
 
 
 @router.post("/v1/conversations/{conversation_id}/voice", response_model=VoiceReplyOut,
              dependencies=[Depends(limit_turns)])
-def voice(conversation_id: str, customer: Customer, request: Request,
+def voice(conversation_id: ConversationId, customer: Customer, request: Request,
           recognizer: Annotated[SpeechRecognizer, Depends(speech)],
           conversations: Annotated[ConversationPipeline, Depends(engine)],
-          audio: Annotated[UploadFile, File(description="the customer's spoken turn")]) -> dict:
+          audio: Annotated[UploadFile, File(description="the customer's spoken turn", json_schema_extra={"minLength": 1})]) -> dict:
     try:
         conversations.conversation_for(conversation_id, customer)  # before the costly part
     except ConversationNotFound:

@@ -13,7 +13,6 @@ openid's messages are handled in order).
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import re
 from dataclasses import dataclass, field
@@ -32,23 +31,13 @@ from wechatpy.exceptions import InvalidAppIdException, InvalidSignatureException
 from wechatpy.utils import check_signature
 
 from assistant.channels.auth import current_customer
-from assistant.channels.errors import ApiError
+from assistant.channels.errors import ApiError, errors
 from assistant.channels.events import EventBus
-from assistant.channels.ratelimit import (
-    Counter,
-    InProcessCounter,
-    limit_by_ip,
-    over_limit,
-)
-from assistant.channels.wechat_api import (
-    BadLoginCode,
-    InProcessTokenCache,
-    RedisTokenCache,
-    WeChatApi,
-    WeChatApiError,
-)
+from assistant.channels.inputs import clean_text, loads_bounded
+from assistant.channels.ratelimit import Counter, InProcessCounter, limit_by_ip, over_limit
+from assistant.channels.wechat_api import BadLoginCode, InProcessTokenCache, RedisTokenCache, WeChatApi, WeChatApiError
 from assistant.channels.wechat_text import format_reply, split_text
-from assistant.compliance import AuditEvent, AuditLog, mask_pii
+from assistant.compliance import AuditEvent, AuditLog, audit_keys, mask_pii
 from assistant.conversation import ConversationNotFound, ConversationPipeline
 from assistant.conversation import templates as T
 from assistant.domain import Turn
@@ -76,6 +65,10 @@ MAX_BODY = 64 * 1024
 _OPENID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _TOKENISH = re.compile(r"^[A-Za-z0-9_=-]{1,64}$")
 _MSG_TYPE = re.compile(r"^[a-z_]{1,32}$")
+# The one field of a secure-mode envelope, read without parsing the body: the signature covers it,
+# and nothing else of an unsigned body is looked at.
+_ENVELOPE = re.compile(r'<Encrypt>\s*(?:<!\[CDATA\[)?([A-Za-z0-9+/=]{1,65536})(?:\]\]>)?\s*</Encrypt>'
+                       r'|"Encrypt"\s*:\s*"((?:[A-Za-z0-9+=]|\\?/){1,65536})"')
 
 BIND_HINT = ("查询或办理账户业务需要先绑定您的明川证券账户。请在本小程序「我的—绑定证券账户」中登录并完成绑定，"
              "之后我会为您查询本人账户的信息；绑定前我可以为您解答交易规则和业务办理问题。")
@@ -154,8 +147,8 @@ def _parse(body: str) -> dict:
         data = doc.get("xml") if isinstance(doc, dict) else None
     elif text.startswith("{"):
         try:
-            data = json.loads(text)
-        except ValueError:
+            data = loads_bounded(text, max_depth=4)  # a push is flat; deeper is refused unparsed
+        except (ValueError, RecursionError):
             raise _bad("消息不是合法的 JSON。") from None
     else:
         raise _bad()
@@ -172,7 +165,7 @@ def _str(data: dict, key: str, limit: int, required: bool = False) -> str:
         return ""
     if isinstance(value, bool) or not isinstance(value, str | int):
         raise _bad(f"字段 {key} 不正确。")
-    return str(value)[:limit]
+    return clean_text(str(value))[:limit]
 
 
 def _message(data: dict, max_chars: int) -> Inbound:
@@ -193,7 +186,9 @@ def _message(data: dict, max_chars: int) -> Inbound:
     if msg_type == "text":
         msg.content = _str(data, "Content", max_chars + 1)  # one more: enough to tell it is too long
     elif msg_type == "miniprogrampage":
-        msg.payload = {"title": _str(data, "Title", 64), "page_path": _str(data, "PagePath", 256)}
+        # Kept two days for deduplication: personal data in them is masked like any text.
+        msg.payload = {"title": mask_pii(_str(data, "Title", 64)).text,
+                       "page_path": mask_pii(_str(data, "PagePath", 256)).text}
     return msg
 
 
@@ -390,7 +385,7 @@ class WeChatChannel:
         self.engine = engine
         self.events = events
         self.store = WeChatStore(db)
-        self.audit = AuditLog(db)
+        self.audit = AuditLog(db, audit_keys(settings))
         self.api = api or WeChatApi(settings, RedisTokenCache(settings.redis_url, settings.wechat_appid or "")
                                     if settings.redis_url else InProcessTokenCache())
         aes = settings.wechat_encoding_aes_key
@@ -568,7 +563,7 @@ def build_wechat(settings: Settings, db: Database, engine: ConversationPipeline,
 
 # --- HTTP --------------------------------------------------------------------------------------
 
-router = APIRouter(prefix="/v1/wechat", tags=["wechat"])
+router = APIRouter(prefix="/v1/wechat", tags=["wechat"], responses=errors(400, 401, 403, 409, 429, 503))
 
 
 def channel(request: Request) -> WeChatChannel:
@@ -582,7 +577,10 @@ Channel = Annotated[WeChatChannel, Depends(channel)]
 QueryToken = Annotated[str, Query(min_length=1, max_length=128)]
 
 
-@router.get("/push", response_class=PlainTextResponse)
+_PLAIN = {200: {"description": "plain text (`echostr` / `success`)", "content": {"text/plain": {"schema": {"type": "string"}}}}}
+
+
+@router.get("/push", response_model=None, responses=_PLAIN)
 def verify_url(wechat: Channel, signature: QueryToken, timestamp: QueryToken, nonce: QueryToken,
                echostr: QueryToken) -> PlainTextResponse:
     """WeChat's check of the push URL: echo `echostr` if the signature is ours."""
@@ -590,7 +588,7 @@ def verify_url(wechat: Channel, signature: QueryToken, timestamp: QueryToken, no
     return PlainTextResponse(echostr)
 
 
-@router.post("/push", response_class=PlainTextResponse)
+@router.post("/push", response_model=None, responses=_PLAIN)
 async def push(request: Request, wechat: Channel, signature: QueryToken, timestamp: QueryToken, nonce: QueryToken,
                encrypt_type: Annotated[str | None, Query(max_length=16)] = None,
                msg_signature: Annotated[str | None, Query(max_length=128)] = None) -> PlainTextResponse:
@@ -611,11 +609,11 @@ async def push(request: Request, wechat: Channel, signature: QueryToken, timesta
             raise _bad("不支持的加密方式。")
         if not msg_signature:
             raise _forged()
-        outer = _parse(body)
-        encrypted = outer.get("Encrypt")
-        if not isinstance(encrypted, str) or not encrypted:
+        envelopes = _ENVELOPE.findall(body)
+        if len(envelopes) != 1:
             raise _bad()
-        try:
+        encrypted = (envelopes[0][0] or envelopes[0][1]).replace("\\/", "/")
+        try:  # the signature is checked first, then the envelope decrypted
             plain = wechat.crypto.decrypt_message({"Encrypt": encrypted}, msg_signature, timestamp, nonce)
         except (InvalidSignatureException, InvalidAppIdException):
             raise _forged() from None

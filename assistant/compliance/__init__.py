@@ -1,6 +1,6 @@
 """Compliance: PII masking, the input and output guards, risk disclosures, suitability, the audit trail."""
 
-from assistant.compliance.audit import EVENTS, AuditEvent, AuditLog, VerifyResult
+from assistant.compliance.audit import EVENTS, AuditEvent, AuditKeys, AuditLog, VerifyResult, audit_keys
 from assistant.compliance.classifier import RuleClassifier, input_examples, output_examples
 from assistant.compliance.guards import (
     INPUT_RULE_NAMES,
@@ -20,7 +20,7 @@ from assistant.compliance.suitability import LEVEL_NAMES, RISK_NAMES, Suitabilit
 
 __all__ = [
     "EVENTS", "INPUT_RULE_NAMES", "LEVEL_NAMES", "OUTPUT_RULE_NAMES", "QUOTE_DISCLOSURE", "REFUSALS", "RISK_DISCLOSURE", "RISK_NAMES",
-    "AuditEvent", "AuditLog", "ComplianceJudge", "InputReading", "build_judge", "InputDecision", "MaskResult", "OutputReview", "GuardModels", "RuleClassifier", "SuitabilityIssue", "VerifyResult",
+    "AuditEvent", "AuditKeys", "AuditLog", "audit_keys", "ComplianceJudge", "InputReading", "build_judge", "InputDecision", "MaskResult", "OutputReview", "GuardModels", "RuleClassifier", "SuitabilityIssue", "VerifyResult",
     "Violation", "check_output", "check_purchase", "find_pii", "inspect_input", "mask_pii", "matching_range",
     "input_examples", "output_examples", "review_output",
 ]

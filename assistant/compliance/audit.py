@@ -1,17 +1,32 @@
 """The audit trail: every message, guard decision, tool call, confirmation, order, handoff and
 agent action, append-only and hash-chained.
 
-Each record's hash is SHA-256 over the previous record's hash and the record's own canonical
-JSON, so editing or deleting any record breaks every link after it; the head row (the last id
-and hash) catches a deleted tail. Appends take the head row's lock first (UPDATE … RETURNING),
-which serialises writers on PostgreSQL and on SQLite alike, so two workers never fork the chain.
-Text is masked before it arrives here; this module masks once more as a last line of defence.
+Each record's hash is an HMAC-SHA256, under a key kept outside the database, over the previous
+record's hash and the record's own canonical JSON: editing or deleting any record breaks every
+link after it, and someone who can write the database but does not hold the key cannot compute
+a chain that verifies (a plain SHA-256 chain they could simply recompute). The head row (the
+last id and hash) catches a deleted tail. A signed copy of the head, exported on demand and on a
+schedule to storage the database's writers cannot change, anchors the chain: a later check
+against it detects a rewrite even by someone holding the key.
+
+Key rotation: the key that wrote a record verifies it. Set the new key, move the old one to the
+previous keys, restart; records written before keep verifying under the old key, new ones are
+written under the new one. Records written before the chain had a key verify as plain SHA-256
+only up to the id the operator pins (audit_unkeyed_through).
+
+Appends take the head row's lock first (UPDATE … RETURNING), which serialises writers on
+PostgreSQL and on SQLite alike, so two workers never fork the chain. Text is masked before it
+arrives here; this module masks once more as a last line of defence.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
+import logging
+import os
+import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -21,7 +36,10 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from assistant.compliance.pii import mask_pii
+from assistant.settings import Settings
 from assistant.storage import AuditHead, AuditRecord, Database
+
+log = logging.getLogger(__name__)
 
 GENESIS = "0" * 64
 EVENTS = ("message_in", "message_out", "guard", "tool_call", "confirmation", "order", "handoff", "agent_action",
@@ -54,8 +72,64 @@ def _canonical(record_id: int, created_at: datetime, e: AuditEvent | AuditRecord
     return json.dumps(body, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str)
 
 
-def chain_hash(prev_hash: str, canonical: str) -> str:
-    return hashlib.sha256((prev_hash + canonical).encode("utf-8")).hexdigest()
+def chain_hash(prev_hash: str, canonical: str, key: bytes | None = None) -> str:
+    """HMAC-SHA256 under key; plain SHA-256 (records from before the chain had a key) without one."""
+    data = (prev_hash + canonical).encode("utf-8")
+    if key is None:
+        return hashlib.sha256(data).hexdigest()
+    return hmac.new(key, data, hashlib.sha256).hexdigest()
+
+
+def key_id(key: bytes) -> str:
+    """A short public name for a key (which key signed a head), revealing nothing of it."""
+    return hmac.new(key, b"assistant-audit-key-id", hashlib.sha256).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class AuditKeys:
+    current: bytes
+    previous: tuple[bytes, ...] = ()
+    unkeyed_through: int = 0  # records up to this id were written unkeyed (plain SHA-256)
+
+    @property
+    def all(self) -> tuple[bytes, ...]:
+        return (self.current, *self.previous)
+
+
+def audit_keys(settings: Settings) -> AuditKeys:
+    """The chain's keys from the settings; without one, a key generated once under var/ (a
+    warning in production, where the key must come from the environment)."""
+    if settings.audit_hmac_key is not None:
+        current = settings.audit_hmac_key.get_secret_value().encode("utf-8")
+    else:
+        if settings.environment == "production":
+            log.warning("ASSISTANT_AUDIT_HMAC_KEY is not set: the audit chain uses a key generated under var/")
+        current = _generated_key(settings.var_dir / "audit" / "hmac-key")
+    previous = tuple(k.get_secret_value().encode("utf-8") for k in settings.audit_hmac_previous_keys)
+    return AuditKeys(current, previous, settings.audit_unkeyed_through)
+
+
+def _generated_key(path) -> bytes:
+    """Made once; workers starting together agree (the first link wins, the others read it)."""
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+        tmp.write_text(secrets.token_urlsafe(48), encoding="utf-8")
+        tmp.chmod(0o600)
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            pass
+        finally:
+            tmp.unlink(missing_ok=True)
+    return path.read_text(encoding="utf-8").strip().encode("utf-8")
+
+
+def _head_signature(key: bytes, head: dict) -> str:
+    body = json.dumps({k: head[k] for k in ("last_id", "last_hash", "exported_at", "key_id")},
+                      sort_keys=True, separators=(",", ":"))
+    signing_key = hmac.new(key, b"assistant-audit-head", hashlib.sha256).digest()  # not the chain's own key
+    return hmac.new(signing_key, body.encode("utf-8"), hashlib.sha256).hexdigest()
 
 
 def _scrub(value: Any) -> Any:
@@ -70,8 +144,9 @@ def _scrub(value: Any) -> Any:
 
 
 class AuditLog:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, keys: AuditKeys) -> None:
         self.db = db
+        self.keys = keys
 
     def append_in(self, session: Session, events: list[AuditEvent], now: datetime) -> None:
         """Adds events in the caller's transaction: they land with the change they record, or not at all."""
@@ -90,7 +165,7 @@ class AuditLog:
                            data=json.loads(json.dumps(_scrub(e.data), ensure_ascii=False, default=str)),
                            conversation_id=e.conversation_id, customer_id=e.customer_id)
             last_id += 1
-            digest = chain_hash(last_hash, _canonical(last_id, created_at, e))
+            digest = chain_hash(last_hash, _canonical(last_id, created_at, e), self.keys.current)
             session.add(AuditRecord(id=last_id, created_at=created_at, actor=e.actor, event=e.event,
                                     conversation_id=e.conversation_id, customer_id=e.customer_id, text=e.text,
                                     data=e.data, prev_hash=last_hash, hash=digest))
@@ -102,9 +177,43 @@ class AuditLog:
         with self.db.session() as s:
             self.append_in(s, events, now)
 
-    def verify(self, batch: int = 1000) -> VerifyResult:
-        """Walks the whole chain: recomputes every hash, checks every link and the head."""
+    def _recomputes(self, r: AuditRecord) -> bool:
+        canonical = _canonical(r.id, r.created_at, r)
+        keys: tuple[bytes | None, ...] = self.keys.all + ((None,) if r.id <= self.keys.unkeyed_through else ())
+        return any(hmac.compare_digest(chain_hash(r.prev_hash, canonical, key), r.hash) for key in keys)
+
+    def export_head(self, now: datetime) -> dict:
+        """The chain's head, signed: keep it where the database's writers cannot change it, and
+        pass it to verify later (a rewrite of the chain no longer matches it)."""
+        with self.db.session() as s:
+            head = s.get(AuditHead, 1)
+            last_id, last_hash = (head.last_id, head.last_hash) if head is not None else (0, GENESIS)
+        out = {"last_id": last_id, "last_hash": last_hash,
+               "exported_at": now.astimezone(timezone.utc).isoformat(timespec="seconds"),
+               "key_id": key_id(self.keys.current)}
+        out["signature"] = _head_signature(self.keys.current, out)
+        return out
+
+    def _anchor_problem(self, head: dict) -> str | None:
+        try:
+            key = next(k for k in self.keys.all if key_id(k) == head.get("key_id"))
+            signed = hmac.compare_digest(_head_signature(key, head), str(head.get("signature", "")))
+        except (StopIteration, KeyError, TypeError):
+            signed = False
+        if not signed:
+            return f"导出的链头（导出于 {head.get('exported_at', '?')}）签名无效：不是用本系统的密钥签发的"
+        return None
+
+    def verify(self, batch: int = 1000, heads: list[dict] | tuple[dict, ...] = ()) -> VerifyResult:
+        """Walks the whole chain: recomputes every keyed hash, checks every link and the head, and
+        that the chain still passes through every exported head given."""
         problems: list[str] = []
+        anchors: dict[int, list[dict]] = {}
+        for head in heads:
+            if (problem := self._anchor_problem(head)) is not None:
+                problems.append(problem)
+            elif head["last_id"] > 0:
+                anchors.setdefault(int(head["last_id"]), []).append(head)
         prev_id, prev_hash, count = 0, GENESIS, 0
         with self.db.session() as s:
             for r in self._scan(s, batch):
@@ -113,9 +222,14 @@ class AuditLog:
                     problems.append(f"记录 {prev_id + 1}–{r.id - 1} 缺失（已被删除）")
                 if r.prev_hash != prev_hash:
                     problems.append(f"记录 {r.id} 的前序哈希与上一条记录不符")
-                if chain_hash(r.prev_hash, _canonical(r.id, r.created_at, r)) != r.hash:
-                    problems.append(f"记录 {r.id} 的内容与其哈希不符（已被修改）")
+                if not self._recomputes(r):
+                    problems.append(f"记录 {r.id} 的内容与其哈希不符（已被修改，或不是用本系统的密钥写入的）")
+                for head in anchors.pop(r.id, []):
+                    if not hmac.compare_digest(str(head["last_hash"]), r.hash):
+                        problems.append(f"记录 {r.id} 与 {head['exported_at']} 导出的链头不符（审计链已被改写）")
                 prev_id, prev_hash = r.id, r.hash
+            for missing_id, gone in anchors.items():
+                problems.append(f"{gone[0]['exported_at']} 导出的链头指向记录 {missing_id}，该记录已不存在（末尾记录被删除）")
             head = s.get(AuditHead, 1)
             if head is not None and (head.last_id, head.last_hash) != (prev_id, prev_hash):
                 problems.append(f"链尾应为记录 {head.last_id}，实际为 {prev_id}（末尾记录被删除或链头被改动）")

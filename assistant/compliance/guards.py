@@ -18,6 +18,7 @@ from assistant.compliance import messages as M
 from assistant.compliance.classifier import MIN_UNIT, RuleClassifier
 from assistant.compliance.judge import ComplianceJudge, InputReading
 from assistant.compliance.pii import PII_NAMES, MaskResult, find_pii, mask_pii, normalize_width
+from assistant.compliance.textnorm import is_invisible
 from assistant.compliance.rules import (
     AFTER_MENTION,
     CLAUSE_END,
@@ -119,7 +120,8 @@ def _squash(text: str) -> tuple[str, list[int]]:
     """The text without filler, and where each kept character came from."""
     kept, where = [], []
     for i, ch in enumerate(text):
-        if not _FILLER.fullmatch(ch):
+        # Invisible characters (U+2060, U+00AD, U+3164 …) are filler too: 保\u2060本 is 保本.
+        if not _FILLER.fullmatch(ch) and not is_invisible(ch):
             kept.append(ch)
             where.append(i)
     return "".join(kept), where

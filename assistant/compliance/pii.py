@@ -1,11 +1,16 @@
 """Personal data in free text: find it and mask it before the text goes anywhere.
 
-What counts (《个人信息保护法》; our privacy rules): a mainland resident ID number whose check
-digit is right (GB 11643), a bank card number that passes the Luhn check, a mainland mobile
-number, an e-mail address, and anything the customer typed as a password or a verification
-code. Digits are matched through blanks, hyphens and full-width forms ("１３８ 1234-5678"), so
-spacing a number out does not slip it past. Masks keep just enough to recognise one's own
-data (138****5678, 尾号 1234) and never contain a full number again.
+What counts (《个人信息保护法》; our privacy rules): an 18-character mainland resident ID number
+(GB 11643 shape: region, a real birth date, a sequence and a check character; masked whatever the
+check character, since a mistyped ID is still the customer's ID), a bank card number that passes
+the Luhn check, a mainland mobile number (with or without +86), an e-mail address, and anything
+the customer typed as a password or a verification code.
+
+The text is read through textnorm.normalize first: invisible characters dropped, full-width
+forms and Chinese numerals read as digits, "(at)" read as "@". Digit groups are joined across
+blanks, hyphens or dots ("139.1234.5678", "6222 0212 …"), and a number may follow letters
+("TEL13912345678"). Masks keep just enough to recognise one's own data (138****5678, 尾号 1234)
+and never contain a full number again.
 """
 
 from __future__ import annotations
@@ -14,10 +19,16 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
-# Full-width ASCII (０-９, Ａ-Ｚ, ＠, －, space) to half-width, one character for one, so spans hold.
-_WIDTH = {cp: cp - 0xFEE0 for cp in range(0xFF01, 0xFF5F)} | {0x3000: 0x20}
+from assistant.compliance.textnorm import WIDTH, normalize
 
-_DIGIT_RUN = re.compile(r"(?<![0-9A-Za-z])\d(?:[ \-]?\d){9,22}(?:[ \-]?[Xx])?(?![0-9A-Za-z])")
+_WIDTH = WIDTH
+# Blanks and hyphens may be mixed between digit groups ("+86 139-1234-5678"); dots must be used
+# throughout ("139.1234.5678"), so a list of prices is not read as one number. A +86 / 0086
+# prefix belongs to the number.
+_DIGIT_RUN = re.compile(
+    r"(?<!\d)(?:(?:\+|00)\s?86[ \-.]?|[(（]\+?86[)）]\s?)?"
+    r"(?:\d(?:[ \-]{0,2}\d){9,22}(?:[ \-]?[Xx])?|\d(?:\.?\d){9,22}(?:\.?[Xx])?)(?![0-9])")
+_SEPARATORS = re.compile(r"[ \-.()（）+]")
 _EMAIL = re.compile(r"(?<![A-Za-z0-9._%+-])[A-Za-z0-9][A-Za-z0-9._%+-]{0,63}@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,24}(?![A-Za-z])")
 # A secret follows its keyword within a few characters: "密码是 Abc12345", "验证码：482913".
 _SECRET = re.compile(
@@ -65,14 +76,19 @@ def normalize_width(text: str) -> str:
     return text.translate(_WIDTH)
 
 
-def valid_id_number(digits: str) -> bool:
-    if len(digits) != 18 or not digits[:17].isdigit() or digits[0] in "09":
+def id_shaped(digits: str) -> bool:
+    """18 characters shaped like a resident ID: 17 digits with a real birth date, then a digit or X."""
+    if len(digits) != 18 or not digits[:17].isdigit() or digits[0] in "09" or not (digits[17].isdigit() or digits[17] in "Xx"):
         return False
     try:
         born = date(int(digits[6:10]), int(digits[10:12]), int(digits[12:14]))
     except ValueError:
         return False
-    if not 1900 <= born.year <= 2100:
+    return 1900 <= born.year <= 2100
+
+
+def valid_id_number(digits: str) -> bool:
+    if not id_shaped(digits):
         return False
     check = _ID_CHECK[sum(int(d) * w for d, w in zip(digits[:17], _ID_WEIGHTS)) % 11]
     return digits[17].upper() == check
@@ -88,8 +104,14 @@ def luhn_ok(digits: str) -> bool:
     return total % 10 == 0
 
 
+def _digits(value: str) -> str:
+    """The digits of a matched number, separators and the 00 of an 0086 prefix left out."""
+    digits = _SEPARATORS.sub("", value)
+    return digits[2:] if digits.startswith("0086") else digits
+
+
 def _classify_number(digits: str, before: str) -> str | None:
-    if len(digits) == 18 and valid_id_number(digits):
+    if len(digits) == 18 and (valid_id_number(digits) or (id_shaped(digits) and not _NOT_PERSONAL.search(before))):
         return "id_number"
     if not digits.isdigit():
         return None
@@ -104,7 +126,12 @@ def _classify_number(digits: str, before: str) -> str | None:
 
 def find_pii(text: str) -> list[PiiFinding]:
     """Spans of personal data in text (positions in text as given)."""
-    norm = normalize_width(text)
+    view = normalize(text)
+    return [PiiFinding(f.kind, *view.span(f.start, f.end)) for f in _find(view.text)]
+
+
+def _find(norm: str) -> list[PiiFinding]:
+    """Spans of personal data in an already normalised text."""
     found: list[PiiFinding] = []
     for m in _SECRET.finditer(norm):
         if _OTHER_NUMBER.search(m.group("gap")):
@@ -115,7 +142,7 @@ def find_pii(text: str) -> list[PiiFinding]:
             found.append(PiiFinding("credential", more.start("secret"), more.end("secret")))
             end = more.end("secret")
     for m in _DIGIT_RUN.finditer(norm):
-        digits = re.sub(r"[ \-]", "", m.group())
+        digits = _digits(m.group())
         kind = _classify_number(digits, norm[max(0, m.start() - 12):m.start()])
         if kind:
             found.append(PiiFinding(kind, m.start(), m.end()))
@@ -137,7 +164,7 @@ def _mask_value(kind: str, value: str) -> str:
     if kind == "email":
         local, _, domain = value.partition("@")
         return f"{local[:1]}***@{domain}"
-    digits = re.sub(r"[ \-]", "", value)
+    digits = _digits(value)
     if kind == "mobile":
         country, digits = digits[:-11], digits[-11:]
         return f"{country + ' ' if country else ''}{digits[:3]}****{digits[-4:]}"
@@ -148,13 +175,14 @@ def _mask_value(kind: str, value: str) -> str:
 
 def mask_pii(text: str) -> MaskResult:
     """The text with every finding masked; everything else exactly as it was."""
-    norm = normalize_width(text)
-    findings = find_pii(norm)
+    view = normalize(text)
+    found = _find(view.text)
+    findings = [PiiFinding(f.kind, *view.span(f.start, f.end)) for f in found]
     out, pos = [], 0
-    for f in findings:  # spans are the same in both: the width map is one character for one
-        out.append(text[pos:f.start])
-        out.append(_mask_value(f.kind, norm[f.start:f.end]))
-        pos = f.end
+    for f, original in zip(found, findings):  # the mask is made from the normalised number
+        out.append(text[pos:original.start])
+        out.append(_mask_value(f.kind, view.text[f.start:f.end]))
+        pos = original.end
     out.append(text[pos:])
     return MaskResult("".join(out) if findings else text, tuple(findings))
 

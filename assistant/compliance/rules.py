@@ -48,7 +48,14 @@ OUTPUT_RULES: tuple[Rule, ...] = (
             r"(保证|确保|打包票)(您|你)?.{0,10}(赚|收益|回报|盈利|不亏|回本|(年化|收益|回报|利息).{0,4}\d+(\.\d+)?%)",
             r"(今年|明年|未来|以后|接下来|后面)(肯定|一定|也会|还会|也能|还能|继续|照样|同样)(会|能)?.{0,4}(差不了|跑赢|赚|涨|不错|翻倍|有收益|这么多)",
             r"(不会|不可能|绝不会)(少|亏)(您|你)?(一分|1分|一毛|一块)", r"(到期|按期)(一定|肯定|保证|必然)(兑付|还本|拿回)",
-            r"(回本|赚钱|盈利|翻倍|赚回来|涨回来)(不是问题|没问题|不成问题|轻轻松松|很轻松|是迟早的事|是早晚的事)")),
+            r"(回本|赚钱|盈利|翻倍|赚回来|涨回来)(不是问题|没问题|不成问题|轻轻松松|很轻松|是迟早的事|是早晚的事)",
+            # English copy, read with its blanks squashed out ("principal-protected with guaranteed 10% returns").
+            r"(capital|principal)(ly)?-?(is)?(fully|100%)?-?(protected|guaranteed|assured|secured|safe)",
+            r"(?<!no)(?<!not)(?<!n't)(?<!never)guarantee(d|s)?(you|your|an?|the)?(\d+(\.\d+)?%)?(minimum|fixed|annual|steady|stable|monthly|high)*"
+            r"(returns?|profits?|income|yields?|interest|gains?|payouts?)",
+            r"(returns?|profits?|yields?|income|payouts?)(are|is)(fully|100%)?guaranteed",
+            r"(you|u)(will|'ll|can)?(never|not|n't|cannot)lose(any|a)?(money|capital|principal|penny|cent)",
+            r"(no|zero)-?loss(es)?guaranteed")),
     Rule(
         "zero_risk", "宣称零风险或绝对安全",
         "任何投资都有风险，不得宣称“零风险”“绝对安全”。请说明产品的风险等级和主要风险。",
@@ -58,7 +65,9 @@ OUTPUT_RULES: tuple[Rule, ...] = (
             r"(跟|和|同|与|等同于?|相当于|就像|如同)(银行)?(存款|存银行|定期|存钱)(一样|一模一样|差不多|没区别|无异|没什么区别)",
             r"当(成|作)?(存款|定期|存钱)(用|来用|买|放)", r"(从来|从未|从没|历史上从未|一次也没|一直没)(有)?(出现过?)?(亏|亏损|亏过|跌过|回撤|亏钱)",
             r"(亏钱|亏损|亏本|赔钱)(这种事|的情况|的可能)?(基本|几乎|根本|完全)?(不可能|不会发生|不存在|没有)(?!上限|限制|止境|底线|边界)", r"不会(出|有)(任何)?(问题|意外|闪失)",
-            r"(闭着眼|躺着)(都|也)(不会)?(亏|赚)", r"(不会|不可能)(少|亏)(您|你)?(一分|1分)")),
+            r"(闭着眼|躺着)(都|也)(不会)?(亏|赚)", r"(不会|不可能)(少|亏)(您|你)?(一分|1分)",
+            r"(?<!no)(?<!not)(?<!n't)(?<!never)risk-?free(?!(interest)?rates?)", r"zero-?risk",
+            r"(completely|absolutely|totally|100%)(safe|secure)(?![a-z])")),
     Rule(
         "investment_advice", "个股买卖建议或价格预测",
         "不得向客户提供具体证券的买卖建议或价格预测（投资建议须由具备投资顾问资格的人员依规提供）。"

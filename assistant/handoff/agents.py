@@ -9,9 +9,10 @@ from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
+from sqlalchemy.exc import IntegrityError
 
-from assistant.storage import Agent, Database
+from assistant.storage import Agent, Database, LoginFailure
 
 ROLES = ("agent", "supervisor", "compliance")
 USERNAME = re.compile(r"^[A-Za-z0-9_.-]{2,64}$")
@@ -66,30 +67,57 @@ class AgentDirectory:
         with self.db.session() as s:
             agent = s.scalar(select(Agent).where(Agent.username == username).with_for_update())
             if agent is None or not agent.active:
-                try:
-                    _hasher.verify(_DUMMY, password)
-                except VerificationError:
-                    pass
-                raise AgentError(401, "bad_credentials", "用户名或密码错误。")
-            if agent.locked_until is not None and agent.locked_until > now:
-                minutes = max(1, int((agent.locked_until - now).total_seconds() // 60) + 1)
-                raise AgentError(429, "account_locked", f"密码错误次数过多，账号已临时锁定，请约 {minutes} 分钟后再试或联系主管。")
-            try:
-                _hasher.verify(agent.password_hash, password)
-            except (VerificationError, InvalidHashError):
-                agent.failed_logins += 1
-                if agent.failed_logins >= self.max_failed:
-                    agent.failed_logins, agent.locked_until = 0, now + self.lockout
-                error = AgentError(401, "bad_credentials", "用户名或密码错误。")
+                error = self._unknown(s, username, password, now)
+                info = None
+            elif (locked := self._locked(agent, now)) is not None:
+                raise locked
             else:
-                error = None
-                agent.failed_logins, agent.locked_until, agent.last_seen_at = 0, None, now
-                if _hasher.check_needs_rehash(agent.password_hash):
-                    agent.password_hash = _hasher.hash(password)
-                info = _info(agent)
+                error, info = self._check(agent, password, now)
         if error is not None:
             raise error  # after the session committed the failure count
         return info
+
+    def _locked(self, row: Agent | LoginFailure, now: datetime) -> AgentError | None:
+        if row.locked_until is not None and row.locked_until > now:
+            minutes = max(1, int((row.locked_until - now).total_seconds() // 60) + 1)
+            return AgentError(429, "account_locked", f"密码错误次数过多，账号已临时锁定，请约 {minutes} 分钟后再试或联系主管。")
+        return None
+
+    def _failed(self, row: Agent | LoginFailure, now: datetime) -> AgentError:
+        row.failed_logins += 1
+        if row.failed_logins >= self.max_failed:
+            row.failed_logins, row.locked_until = 0, now + self.lockout
+        return AgentError(401, "bad_credentials", "用户名或密码错误。")
+
+    def _unknown(self, s, username: str, password: str, now: datetime) -> AgentError:
+        """A name with no active account is counted and locked like an account, and costs as long."""
+        s.execute(delete(LoginFailure).where(LoginFailure.updated_at < now - self.lockout - timedelta(days=1)))
+        row = s.get(LoginFailure, username, with_for_update=True)
+        if row is None:
+            try:
+                with s.begin_nested():
+                    row = LoginFailure(username=username, failed_logins=0, updated_at=now)
+                    s.add(row)
+            except IntegrityError:  # the same name failing in another request at the same moment
+                row = s.get(LoginFailure, username, with_for_update=True, populate_existing=True)
+        row.updated_at = now
+        if (locked := self._locked(row, now)) is not None:
+            return locked  # as fast as an account's lock: no hash verified
+        try:
+            _hasher.verify(_DUMMY, password)
+        except VerificationError:
+            pass
+        return self._failed(row, now)
+
+    def _check(self, agent: Agent, password: str, now: datetime) -> tuple[AgentError | None, AgentInfo | None]:
+        try:
+            _hasher.verify(agent.password_hash, password)
+        except (VerificationError, InvalidHashError):
+            return self._failed(agent, now), None
+        agent.failed_logins, agent.locked_until, agent.last_seen_at = 0, None, now
+        if _hasher.check_needs_rehash(agent.password_hash):
+            agent.password_hash = _hasher.hash(password)
+        return None, _info(agent)
 
     def get(self, agent_id: int) -> AgentInfo | None:
         with self.db.session() as s:

@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
+import re
+
 import numpy as np
 
 from assistant.nlu import SecurityMaster
@@ -34,6 +36,13 @@ DOMAIN_PROMPT = ("以下是投资者用普通话说的话，涉及股票买卖�
                  "融资融券、科创板、创业板、可转债、基金和账户业务。")
 GUESSED_NAME_CONFIDENCE = 0.3  # below the read-back threshold (ASSISTANT_STT_READBACK_CONFIDENCE, 0.5)
 NO_SPEECH = 0.6  # Whisper's own no-speech probability above which a quiet segment is dropped
+# Noise is often "heard" as the prompt itself ("账户业务。" at 0.45 from white noise). A transcript that
+# only repeats a piece of the prompt is refused when the model is this unsure or less; a piece
+# longer than PROMPT_ECHO_CHARS is refused whatever the confidence (nobody says half our prompt).
+PROMPT_ECHO_CONFIDENCE = 0.6
+PROMPT_ECHO_CHARS = 8
+NO_SPEECH_MESSAGE = "没有听清您说的话，请靠近麦克风再说一遍，或直接输入文字。"
+_PUNCTUATION = re.compile(r"[\s，。、？！,.?!：:；;“”\"'（）()]+")
 
 
 class SpeechBusy(Exception):
@@ -96,7 +105,8 @@ class SpeechRecognizer:
     def __init__(self, *, master: SecurityMaster, model: Path | None, stt_dir: Path, device: str = "cpu",
                  compute_type: str = "int8", cpu_threads: int = 0, beam_size: int = 5, max_seconds: float = 60.0,
                  max_bytes: int = 10 * 1024 * 1024, max_concurrent: int = 1, max_waiting: int = 8,
-                 queue_timeout_s: float = 20.0, hotwords: int = 0, window_s: float = 10.0) -> None:
+                 queue_timeout_s: float = 20.0, hotwords: int = 0, window_s: float = 10.0,
+                 no_speech_max: float = 0.6, min_voice_s: float = 0.25) -> None:
         self.master = master
         self._model_path, self._stt_dir = model, stt_dir
         self.device, self.compute_type = device, compute_type
@@ -112,6 +122,7 @@ class SpeechRecognizer:
         self._model = None
         self._tokenizer = None
         self.window_s = window_s
+        self.no_speech_max, self.min_voice_s = no_speech_max, min_voice_s
         self.corrector = DomainCorrector(master)
         # Hint phrases: the first `hotwords` names of the master list (most traded first).
         self.hotwords = "、".join(s.name for s in master.securities[:hotwords]) or None
@@ -124,7 +135,8 @@ class SpeechRecognizer:
                    max_seconds=settings.stt_max_seconds, max_bytes=settings.stt_max_bytes,
                    max_concurrent=settings.stt_max_concurrent, max_waiting=settings.stt_max_waiting,
                    queue_timeout_s=settings.stt_queue_timeout_s, hotwords=settings.stt_hotwords,
-                   window_s=settings.stt_window_s)
+                   window_s=settings.stt_window_s, no_speech_max=settings.stt_no_speech_max,
+                   min_voice_s=settings.stt_min_voice_s)
 
     # --- the model ---
 
@@ -161,6 +173,8 @@ class SpeechRecognizer:
         `hotwords` replaces the configured hint phrases for this call; `correct=False` skips the domain
         correction (the evaluation compares them)."""
         model = self.model
+        if not plain and voiced_seconds(samples) < self.min_voice_s:
+            raise AudioError(422, "no_speech", NO_SPEECH_MESSAGE)  # noise or silence: nothing to transcribe
         prompt = None if plain else DOMAIN_PROMPT
         hints = None if plain else (hotwords or self.hotwords)
         with self._turn():
@@ -183,8 +197,8 @@ class SpeechRecognizer:
             return Transcript(text=raw, raw_text=raw, language=LANGUAGE, duration_s=duration,
                               confidence=_confidence(segments), seconds=elapsed)
         text = normalize_transcript(raw)
-        if not text.strip("。？！，"):
-            raise AudioError(422, "no_speech", "没有听清您说的话，请靠近麦克风再说一遍，或直接输入文字。")
+        if not text.strip("。？！，") or heard_nothing(raw, segments, self.no_speech_max):
+            raise AudioError(422, "no_speech", NO_SPEECH_MESSAGE)
         result = self.corrector.correct(text) if correct else CorrectionResult(text, [], [])
         transcript = Transcript(text=numbers_for_trading(result.text), raw_text=raw, language=LANGUAGE,
                                 duration_s=duration, confidence=_confidence(segments),
@@ -241,6 +255,29 @@ class SpeechRecognizer:
         finally:
             with self._pool_lock:
                 self._in_pool -= 1
+
+
+def voiced_seconds(samples: np.ndarray) -> float:
+    """Seconds of speech that voice-activity detection (Silero, shipped inside faster-whisper) finds."""
+    from faster_whisper.vad import VadOptions, get_speech_timestamps
+
+    spans = get_speech_timestamps(samples.astype(np.float32, copy=False),
+                                  VadOptions(min_speech_duration_ms=100, min_silence_duration_ms=300))
+    return sum(s["end"] - s["start"] for s in spans) / SAMPLE_RATE
+
+
+def heard_nothing(raw: str, segments, no_speech_max: float) -> bool:
+    """The model was most likely hearing no speech: it says so itself (mean no-speech probability
+    above the limit), or the transcript only repeats a piece of the prompt it was given."""
+    if segments:
+        weights = [max(1, len(s.tokens)) for s in segments]
+        if sum(s.no_speech_prob * w for s, w in zip(segments, weights)) / sum(weights) > no_speech_max:
+            return True
+    said = _PUNCTUATION.sub("", raw)
+    prompt = _PUNCTUATION.sub("", DOMAIN_PROMPT)
+    if said and said in prompt:
+        return len(said) > PROMPT_ECHO_CHARS or _confidence(segments) <= PROMPT_ECHO_CONFIDENCE
+    return False
 
 
 def _confidence(segments) -> float:

@@ -11,6 +11,7 @@ from assistant.storage.models import (
     ConversationMessage,
     HandoffTicket,
     KbDocument,
+    LoginFailure,
     MessageRating,
     WeChatBinding,
     WeChatInbound,
@@ -19,4 +20,4 @@ from assistant.storage.models import (
 )
 
 __all__ = ["Agent", "AgentNote", "AuditHead", "AuditRecord", "Base", "Conversation", "ConversationMessage", "Database",
-           "HandoffTicket", "KbDocument", "MessageRating", "WeChatBinding", "WeChatInbound", "WeChatOutbox", "WeChatSession"]
+           "HandoffTicket", "KbDocument", "LoginFailure", "MessageRating", "WeChatBinding", "WeChatInbound", "WeChatOutbox", "WeChatSession"]

@@ -1,7 +1,16 @@
-"""Engine, sessions and start-up migrations for SQLite (embedded default) or PostgreSQL."""
+"""Engine, sessions and start-up migrations for SQLite (embedded default) or PostgreSQL.
+
+Several workers start at once: migrations (and any other start-up step that checks and then
+writes) run under `exclusive(name)`, a PostgreSQL advisory lock held on a connection of its own,
+so one worker migrates while the others wait and then find nothing to do. On SQLite the lock is
+a file lock beside the database (an in-process lock for an in-memory one).
+"""
 
 from __future__ import annotations
 
+import fcntl
+import hashlib
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -13,6 +22,7 @@ from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+_THREAD_LOCKS: dict[tuple[str, str], threading.Lock] = {}
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
@@ -34,12 +44,35 @@ class Database:
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     def migrate(self) -> None:
-        """Bring the schema to the newest Alembic revision (idempotent)."""
+        """Bring the schema to the newest Alembic revision (idempotent; one worker at a time)."""
         config = Config()
         config.set_main_option("script_location", str(MIGRATIONS_DIR))
-        with self.engine.begin() as connection:
+        with self.exclusive("migrate"), self.engine.begin() as connection:
             config.attributes["connection"] = connection
             command.upgrade(config, "head")
+
+    @contextmanager
+    def exclusive(self, name: str) -> Iterator[None]:
+        """Held by one process (and one thread) at a time, across every worker using this database."""
+        with _THREAD_LOCKS.setdefault((str(self.url), name), threading.Lock()):
+            if self.url.get_backend_name() == "postgresql":
+                key = int.from_bytes(hashlib.sha256(f"assistant:{name}".encode()).digest()[:8], "big", signed=True)
+                with self.engine.connect() as connection:
+                    connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": key})
+                    try:
+                        yield
+                    finally:
+                        connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": key})
+                        connection.commit()
+            elif self.url.database not in (None, "", ":memory:"):
+                with open(f"{self.url.database}.{name}.lock", "a+b") as handle:
+                    fcntl.flock(handle, fcntl.LOCK_EX)
+                    try:
+                        yield
+                    finally:
+                        fcntl.flock(handle, fcntl.LOCK_UN)
+            else:
+                yield
 
     @contextmanager
     def session(self) -> Iterator[Session]:

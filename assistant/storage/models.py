@@ -207,6 +207,18 @@ class HandoffTicket(Base):
     csat_at: Mapped[datetime | None] = mapped_column(AwareDateTime(), nullable=True)
 
 
+class LoginFailure(Base):
+    """Failed sign-ins under a name that is no active account: counted and locked exactly like an
+    account's own (Agent.failed_logins), so the answers never tell which usernames exist."""
+
+    __tablename__ = "login_failures"
+
+    username: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(AwareDateTime(), nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(AwareDateTime(), index=True)
+
+
 class AgentNote(Base):
     """An agent's internal note on a ticket: never shown to the customer."""
 

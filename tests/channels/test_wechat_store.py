@@ -10,7 +10,7 @@ import pytest
 
 from assistant.channels.errors import ApiError
 from assistant.channels.wechat import BoundElsewhere, Inbound, WeChatStore
-from assistant.compliance import AuditLog
+from assistant.compliance import AuditKeys, AuditLog
 
 NOW = datetime(2026, 11, 25, 10, 30, tzinfo=ZoneInfo("Asia/Shanghai"))
 
@@ -63,7 +63,7 @@ def test_outbox_rows_go_out_in_order_with_leases(store) -> None:
 
 
 def test_a_binding_cannot_be_taken_over_and_unbinding_forgets_the_conversation(store) -> None:
-    audit = AuditLog(store.db)
+    audit = AuditLog(store.db, AuditKeys(b"test-audit-key"))
     store.set_conversation("oA", "conv-1", NOW)
     assert store.bind("oA", "100001", NOW, audit) == NOW
     assert store.session("oA").conversation_id is None  # the anonymous conversation stays anonymous

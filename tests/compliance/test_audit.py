@@ -13,12 +13,14 @@ from sqlalchemy import text
 from typer.testing import CliRunner
 
 from assistant.cli import app
-from assistant.compliance import AuditEvent, AuditLog
+from assistant.compliance import AuditEvent, AuditKeys, AuditLog, audit_keys
+from assistant.compliance.audit import GENESIS, _canonical, chain_hash
 from assistant.settings import get_settings
 from tests.conftest import Chat
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 NOW = datetime(2026, 11, 25, 10, 30, tzinfo=SHANGHAI)
+KEYS = AuditKeys(b"the-key-outside-the-database")
 
 
 def _events(n: int, conversation: str = "c1") -> list[AuditEvent]:
@@ -42,7 +44,7 @@ def _tamper(db, sql: str) -> None:
 @pytest.fixture
 def audit(database) -> AuditLog:
     database.migrate()
-    log = AuditLog(database)
+    log = AuditLog(database, KEYS)
     log.append(_events(5), NOW)
     return log
 
@@ -144,7 +146,7 @@ def test_verify_and_export_from_the_command_line(tmp_path, monkeypatch) -> None:
 
         db = Database(get_settings().resolved_database_url)
         db.migrate()
-        log = AuditLog(db)
+        log = AuditLog(db, audit_keys(get_settings()))
         log.append(_events(2), NOW - timedelta(days=2))
         log.append(_events(3), NOW)
         runner = CliRunner()
@@ -160,6 +162,104 @@ def test_verify_and_export_from_the_command_line(tmp_path, monkeypatch) -> None:
         _tamper(db, "UPDATE audit_log SET actor = 'agent:x' WHERE id = 1")
         failed = runner.invoke(app, ["audit", "verify"])
         assert failed.exit_code == 1 and "记录 1" in failed.output
+        db.dispose()
+    finally:
+        get_settings.cache_clear()
+
+
+# --- the keyed chain and exported heads (issue 23) ---------------------------------------------------
+
+
+def _rewrite_chain(db, key: bytes | None = None) -> None:
+    """What someone who can write the database (but does not hold the audit key) can do: change a
+    record, then recompute every hash and the head from the database's own contents, end to end."""
+    from assistant.storage import AuditHead, AuditRecord
+
+    with db.engine.begin() as c:
+        if db.engine.dialect.name == "postgresql":
+            c.execute(text("ALTER TABLE audit_log DISABLE TRIGGER audit_log_no_update"))
+        else:
+            c.execute(text("DROP TRIGGER IF EXISTS audit_log_no_update"))
+            c.execute(text("DROP TRIGGER IF EXISTS audit_log_no_delete"))
+    with db.session() as s:
+        prev = GENESIS
+        for r in s.query(AuditRecord).order_by(AuditRecord.id):
+            if r.id == 2:
+                r.text = "第1条消息（改写）"
+            r.prev_hash = prev
+            r.hash = chain_hash(prev, _canonical(r.id, r.created_at, r), key)
+            prev = r.hash
+        s.get(AuditHead, 1).last_hash = prev
+    if db.engine.dialect.name == "postgresql":
+        with db.engine.begin() as c:
+            c.execute(text("ALTER TABLE audit_log ENABLE TRIGGER audit_log_no_update"))
+
+
+def test_a_chain_rewritten_end_to_end_fails_against_the_key(audit) -> None:
+    head = audit.export_head(NOW)
+    _rewrite_chain(audit.db)  # the old, unkeyed recipe: SHA-256 over the database's own contents
+    result = audit.verify()
+    assert not result.ok and any("记录 1" in p for p in result.problems)
+    assert not audit.verify(heads=[head]).ok
+
+
+def test_a_rewrite_by_someone_holding_the_key_fails_against_an_exported_head(audit) -> None:
+    head = audit.export_head(NOW)
+    assert audit.verify(heads=[head]).ok
+    _rewrite_chain(audit.db, KEYS.current)  # the key leaked: the chain itself verifies again
+    assert audit.verify().ok
+    result = audit.verify(heads=[head])
+    assert not result.ok and any("导出的链头" in p and "改写" in p for p in result.problems)
+
+
+def test_a_forged_or_foreign_head_is_refused(audit) -> None:
+    head = audit.export_head(NOW)
+    forged = {**head, "last_hash": "0" * 64}
+    assert any("签名无效" in p for p in audit.verify(heads=[forged]).problems)
+    foreign = AuditLog(audit.db, AuditKeys(b"someone-elses-key")).export_head(NOW)
+    assert any("签名无效" in p for p in audit.verify(heads=[foreign]).problems)
+
+
+def test_a_rotated_key_keeps_older_records_verifying(audit) -> None:
+    rotated = AuditLog(audit.db, AuditKeys(b"the-new-key", previous=(KEYS.current,)))
+    rotated.append(_events(2), NOW)
+    assert rotated.verify().ok and rotated.verify().records == 7
+    assert not AuditLog(audit.db, AuditKeys(b"the-new-key")).verify().ok  # the old key is still needed
+
+
+def test_records_from_before_the_key_verify_only_up_to_the_pinned_id(database, monkeypatch) -> None:
+    from assistant.compliance import audit as module
+
+    database.migrate()
+    original = module.chain_hash
+    with monkeypatch.context() as m:  # an unkeyed history, as written before the upgrade
+        m.setattr(module, "chain_hash", lambda prev, canonical, key=None: original(prev, canonical, None))
+        AuditLog(database, AuditKeys(b"k")).append(_events(3), NOW)
+    assert not AuditLog(database, AuditKeys(b"k")).verify().ok  # not accepted unless pinned
+    upgraded = AuditLog(database, AuditKeys(b"k", unkeyed_through=3))
+    upgraded.append(_events(1), NOW)
+    assert upgraded.verify().ok and upgraded.verify().records == 4
+
+
+def test_the_signed_head_from_the_command_line(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("ASSISTANT_VAR_DIR", str(tmp_path / "var"))
+    monkeypatch.setenv("ASSISTANT_AUDIT_HMAC_KEY", "a-secret-from-the-environment")
+    get_settings.cache_clear()
+    try:
+        from assistant.storage import Database
+
+        db = Database(get_settings().resolved_database_url)
+        db.migrate()
+        AuditLog(db, audit_keys(get_settings())).append(_events(3), NOW)
+        runner = CliRunner()
+        anchor = tmp_path / "head.json"
+        exported = runner.invoke(app, ["audit", "head", "-o", str(anchor)])
+        assert exported.exit_code == 0, exported.output
+        assert json.loads(anchor.read_text(encoding="utf-8"))["last_id"] == 3
+        assert runner.invoke(app, ["audit", "verify", "--head", str(anchor)]).exit_code == 0
+        _rewrite_chain(db, b"a-secret-from-the-environment")
+        failed = runner.invoke(app, ["audit", "verify", "--head", str(anchor)])
+        assert failed.exit_code == 1 and "改写" in failed.output
         db.dispose()
     finally:
         get_settings.cache_clear()

@@ -57,7 +57,6 @@ def test_masks_keep_just_enough_to_recognise() -> None:
     "password reset",
     "密码错误，委托编号 20251125000123",
     "验证码已发送至您尾号5678的手机，请注意查收",  # the tail of a number is a masked reference, not the code
-    "110105194912310021",  # an 18-digit number whose check digit is wrong
 ])
 def test_our_own_numbers_and_questions_are_left_alone(text) -> None:
     assert find_pii(text) == []
@@ -73,3 +72,56 @@ def test_every_candidate_password_is_masked() -> None:
     result = mask_pii("资金密码忘了，以前设的可能是19880612或者880612，你帮我看看哪个对")
     assert "19880612" not in result.text and "880612" not in result.text
     assert [f.kind for f in result.findings] == ["credential", "credential"]
+
+
+# --- disguises (issue 23) and the wider net of issue 22 --------------------------------------------
+
+MOBILE = "13912345678"
+CARD_DOTS = f"{CARD[:4]}.{CARD[4:8]}.{CARD[8:12]}.{CARD[12:16]}.{CARD[16:]}"
+
+
+@pytest.mark.parametrize("text, kind", [
+    ("TEL13912345678 找我", "mobile"),
+    ("手机 139.1234.5678", "mobile"),
+    ("号码 1\u200b3\u200b9\u200b1\u200b2\u200b3\u200b4\u200b5\u200b6\u200b7\u200b8", "mobile"),
+    ("号码1\u20603\u00ad9 1234 5678", "mobile"),
+    ("我的手机是一三九一二三四五六七八", "mobile"),
+    ("手机幺三九 幺二三四 五六七八", "mobile"),
+    ("+86 139-1234-5678", "mobile"),
+    ("+8613912345678", "mobile"),
+    ("(+86)139 1234 5678", "mobile"),
+    ("0086-139-1234-5678", "mobile"),
+    (f"卡号 {CARD_DOTS}", "bank_card"),
+    (f"卡号 {CARD[:4]} {CARD[4:8]} {CARD[8:12]} {CARD[12:16]} {CARD[16:]}", "bank_card"),
+    ("邮箱 zhang.san(at)example.com", "email"),
+    ("邮箱 zhang.san [at] example [dot] com", "email"),
+    ("邮箱 zhang.san（at）example.com", "email"),
+    ("身份证110105194912310021", "id_number"),  # check digit wrong: still the customer's ID
+    ("身份证 1101 0519 4912 3100 21", "id_number"),
+    ("验证码是四八二九一三", "credential"),
+    ("交易密码是 Qw8899", "credential"),
+])
+def test_disguised_personal_data_is_masked(text, kind) -> None:
+    result = mask_pii(text)
+    assert kind in result.kinds, result
+    digits = "".join(c for c in result.text if c.isdigit())
+    assert "1234" not in digits.replace("1234****", "") or kind != "mobile"
+    for secret in (MOBILE, CARD, "110105194912310021", "zhang.san", "482913", "Qw8899"):
+        assert secret not in "".join(c for c in result.text if c.isalnum() or c == "."), result.text
+    assert "*" in result.text
+
+
+def test_disguised_mobile_is_masked_recognisably_and_the_rest_kept() -> None:
+    assert mask_pii("TEL13912345678 找我").text == "TEL139****5678 找我"
+    assert mask_pii("请拨 139.1234.5678 谢谢").text == "请拨 139****5678 谢谢"
+    assert mask_pii("+86 139-1234-5678").text == "86 139****5678"
+
+
+@pytest.mark.parametrize("text", [
+    "价格 13.50 14.20 15.60 16.10",  # prices in a list are not one number
+    "一二三四月的账单",
+    "2025.11.25 成交",
+    "委托编号 110105194912310021",  # ours, though shaped like an ID
+])
+def test_normalisation_does_not_invent_personal_data(text) -> None:
+    assert find_pii(text) == [], find_pii(text)

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from assistant.app import create_app
 from assistant.cli import app as cli
-from assistant.compliance import AuditLog
+from assistant.compliance import AuditLog, audit_keys
 from assistant.conversation import ConversationStore
 from assistant.handoff import AgentInfo, HandoffError, HandoffService
 from assistant.settings import get_settings
@@ -218,7 +218,7 @@ def test_two_concurrent_claims_exactly_one_wins(database, tmp_path, small_kb_dir
     database.migrate()
     settings = app_settings(tmp_path, small_kb_dir)
     now = datetime(2026, 11, 25, 10, 30, tzinfo=SHANGHAI)
-    service = HandoffService(database, AuditLog(database), settings, clock=lambda: now,
+    service = HandoffService(database, AuditLog(database, audit_keys(settings)), settings, clock=lambda: now,
                              conversations=ConversationStore(database))
     agents = [service.agents.add(f"agent{i}", f"客服{i}", "agent", PASSWORD, now) for i in range(8)]
     for round_ in range(5):
@@ -281,3 +281,15 @@ def test_suggestions_answer_the_customers_last_question_from_the_knowledge_base(
     assert body["question"] == "卖股票要交印花税吗"
     assert "0.05%" in body["answer"]["text"] and body["answer"]["citations"]
     assert body["passages"] and all(p["chunk_id"] and p["text"] for p in body["passages"])
+
+
+def test_an_unknown_username_locks_exactly_like_a_real_one(client) -> None:
+    """Five failures under a name that does not exist answer what five under a real one answer:
+    the lockout does not tell which usernames are staff accounts."""
+    answers = {}
+    for username in ("wangmin", "nobody-here"):
+        seen = [client.post("/v1/agent/login", json={"username": username, "password": "wrong-password"})
+                for _ in range(6)]
+        answers[username] = [(r.status_code, r.json()) for r in seen]
+    assert answers["wangmin"] == answers["nobody-here"]
+    assert [status for status, _ in answers["nobody-here"]] == [401] * 5 + [429]

@@ -119,3 +119,14 @@ def test_a_full_pool_answers_503_instead_of_queueing(tmp_path, small_kb_dir, rec
             response = client.post("/v1/stt", files=upload(clip("dv03")))
         assert response.status_code == 503 and response.json()["error"]["code"] == "speech_busy"
         assert client.post("/v1/stt", files=upload(clip("dv03"))).status_code == 200
+
+
+def test_a_noise_clip_is_a_422_in_chinese_and_no_turn(client) -> None:
+    """White noise used to be transcribed as the prompt and answered with the balance."""
+    noise = wav_bytes(np.random.default_rng(7).normal(0, 0.2, 48_000))
+    assert client.post("/v1/stt", files=upload(noise)).status_code == 422
+    cid = client.post("/v1/conversations", headers=AS).json()["id"]
+    spoken = client.post(f"/v1/conversations/{cid}/voice", files=upload(noise), headers=AS)
+    assert spoken.status_code == 422 and spoken.json()["error"]["code"] == "no_speech"
+    assert not spoken.json()["error"]["message"].isascii()
+    assert client.get(f"/v1/conversations/{cid}/messages", headers=AS).json()["messages"] == []

@@ -16,7 +16,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, StringConstraints
 
-from assistant.channels.errors import ApiError
+from assistant.channels.errors import ApiError, errors
 from assistant.channels.ratelimit import limit_by_ip
 from assistant.channels.tokens import TokenError, mint
 from assistant.settings import Settings
@@ -97,7 +97,7 @@ def _describe(brokerage, customer_id: str) -> DemoCustomerOut | None:
     return DemoCustomerOut(customer_id=profile.customer_id, name=mask_name(profile.name), description="，".join(parts))
 
 
-@router.get("/v1/demo/customers", response_model=DemoCustomersOut, tags=["demo"],
+@router.get("/v1/demo/customers", response_model=DemoCustomersOut, tags=["demo"], responses=errors(404, 429),
             dependencies=[Depends(limit_by_ip)])
 def demo_customers(request: Request, _: Annotated[Settings, Depends(_demo_enabled)]) -> DemoCustomersOut:
     brokerage = request.app.state.engine.brokerage
@@ -116,7 +116,8 @@ class DemoSignInOut(BaseModel):
     customer: DemoCustomerOut
 
 
-@router.post("/v1/demo/sign-in", response_model=DemoSignInOut, tags=["demo"], dependencies=[Depends(limit_by_ip)])
+@router.post("/v1/demo/sign-in", response_model=DemoSignInOut, tags=["demo"], responses=errors(404, 429),
+             dependencies=[Depends(limit_by_ip)])
 def demo_sign_in(body: DemoSignInIn, request: Request,
                  settings: Annotated[Settings, Depends(_demo_enabled)]) -> DemoSignInOut:
     if body.customer_id not in {c.id for c in DEMO_CUSTOMERS}:

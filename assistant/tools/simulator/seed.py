@@ -86,7 +86,14 @@ def _months_ago(day: date, months: int) -> date:
 
 
 def seed_demo_data(db: Database, broker: SimulatedBrokerage) -> bool:
-    """Seed the demo customers if the simulator is empty; True when it seeded."""
+    """Seed the demo customers if the simulator is empty; True when it seeded. Workers starting
+    together take turns (the check and the inserts under one lock), so one seeds and the others
+    find it done."""
+    with db.exclusive("seed-demo"):
+        return _seed(db, broker)
+
+
+def _seed(db: Database, broker: SimulatedBrokerage) -> bool:
     now = broker.now()
     today = now.date()
     with db.session() as s:
