@@ -1,4 +1,7 @@
 # Two commands do all the set-up on a fresh machine: `make run` and `make test`.
+# `make run` installs the service's dependencies only, builds the learned models that are missing
+# (as `assistant train` does) and serves; `make test` and the eval-* targets also install the dev group
+# (pytest, ragas, playwright …).
 PYTHON ?= python3
 TOOLS := .tools
 UV := $(TOOLS)/bin/uv
@@ -6,21 +9,36 @@ VENV := .venv
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: run test install eval-kb eval-nlu eval-dialogues eval-compliance eval-stt bench bench-load clean
+.PHONY: run train test install install-runtime eval-kb eval-nlu eval-dialogues eval-compliance eval-handoff eval-stt bench bench-load clean
+
+# Each step says how long it took.
+TIMED = sh scripts/timed.sh
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
 	$(TOOLS)/bin/pip install --quiet --disable-pip-version-check uv==0.13.9
 
-# The environment is rebuilt only when the lock file changes.
-$(VENV)/.synced: pyproject.toml uv.lock | $(UV)
-	$(UV) sync --frozen --python $(PYTHON)
+# The environment is rebuilt only when the lock file changes. The runtime install leaves the dev
+# group in place when it is there (--inexact), so `make run` after `make test` keeps the tests working.
+$(VENV)/.synced-runtime: pyproject.toml uv.lock | $(UV)
+	$(TIMED) "安装运行依赖" $(UV) sync --frozen --no-dev --inexact --python $(PYTHON)
 	touch $@
+
+$(VENV)/.synced: pyproject.toml uv.lock | $(UV)
+	$(TIMED) "安装依赖（含开发组）" $(UV) sync --frozen --python $(PYTHON)
+	touch $@ $(VENV)/.synced-runtime
+
+install-runtime: $(VENV)/.synced-runtime
 
 install: $(VENV)/.synced
 
-run: install
-	$(VENV)/bin/assistant serve
+train: install-runtime
+	$(TIMED) "构建模型" $(VENV)/bin/assistant train
+
+# One process: the models are built (what is missing, with a progress bar) and the service started
+# without importing everything twice; the log says when it is ready, and after how long.
+run: install-runtime
+	$(VENV)/bin/assistant serve --train
 
 # The browser tests drive Debian's chromium (installed here once when missing; never downloaded by Playwright).
 test: install
@@ -28,19 +46,22 @@ test: install
 	$(VENV)/bin/pytest -q
 
 eval-kb: install
-	$(VENV)/bin/assistant eval kb
+	$(VENV)/bin/python -m eval kb
 
 eval-nlu: install
-	$(VENV)/bin/assistant eval nlu
+	$(VENV)/bin/python -m eval nlu
 
 eval-dialogues: install
-	$(VENV)/bin/assistant eval dialogues
+	$(VENV)/bin/python -m eval dialogues
 
 eval-compliance: install
-	$(VENV)/bin/assistant eval compliance
+	$(VENV)/bin/python -m eval compliance
+
+eval-handoff: install
+	$(VENV)/bin/python -m eval handoff --split test
 
 eval-stt: install
-	$(VENV)/bin/assistant eval stt
+	$(VENV)/bin/python -m eval stt
 
 bench: install
 	$(VENV)/bin/python -m eval.bench_kb

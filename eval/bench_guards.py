@@ -10,7 +10,7 @@ import statistics
 import time
 
 from assistant.app import build_guard_models
-from assistant.cli import _parser
+from eval.cli import _parser
 from assistant.compliance import check_output, inspect_input
 from assistant.settings import PROJECT_ROOT, get_settings
 

@@ -1,4 +1,4 @@
-"""`assistant eval compliance`: the guards on sets written apart from the rules.
+"""`python -m eval compliance`: the guards on sets written apart from the rules.
 
 Output set (compliance_output_{dev,test}.jsonl): texts an assistant, an agent or the marketing
 team would send, each with the rules it breaks (none for a compliant text; many compliant ones

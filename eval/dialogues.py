@@ -1,4 +1,4 @@
-"""`assistant eval dialogues`: scripted multi-turn conversations, every turn checked by behaviour.
+"""`python -m eval dialogues`: scripted multi-turn conversations, every turn checked by behaviour.
 
 Sets (eval/datasets/): `dialogues_dev.yaml` and `dialogues_test.yaml`, written by two separate
 authors from `dialogues_spec.md` (flows × repair patterns × the demo customers and visitors, in

@@ -1,4 +1,4 @@
-"""`assistant eval handoff`: do the escalation triggers fire on the conversations that need a person, and
+"""`python -m eval handoff`: do the escalation triggers fire on the conversations that need a person, and
 only on those?
 
 Each scripted conversation (JSON Lines: id, customer signed_in|anonymous, turns, escalate, reason,

@@ -1,5 +1,5 @@
 """Recorded readings of the guard judge, served over the OpenAI protocol, so the evaluations can be
-run with a judge where no endpoint is reachable (`assistant eval compliance|handoff --judge-readings FILE`).
+run with a judge where no endpoint is reachable (`python -m eval compliance|handoff --judge-readings FILE`).
 
 A readings file holds one JSON object per line: {"kind": "input"|"output", "text", "answer"}, where
 `text` is the masked text exactly as the judge is shown it (inside <message> or <text>) and

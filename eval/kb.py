@@ -1,4 +1,4 @@
-"""`assistant eval kb`: retrieval and answer quality of the knowledge base on the golden set.
+"""`python -m eval kb`: retrieval and answer quality of the knowledge base on the golden set.
 
 Prints, side by side for BM25 alone, dense alone and hybrid: recall@1, recall@5 and MRR@10;
 then for the hybrid answers: how often the honest "not found" fires on answerable and

@@ -1,6 +1,6 @@
 """A FastAPI app served by uvicorn on a free loopback port, in a thread, for a with-block: the
-base of the recorded judge (judge_replay.py) and of the tests' fake outside services (an
-OpenAI-compatible LLM, the WeChat API)."""
+base of the recorded judge (judge_replay.py). The tests' fakes use their own copy,
+tests/local_server.py."""
 
 from __future__ import annotations
 

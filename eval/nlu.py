@@ -1,9 +1,9 @@
-"""`assistant eval nlu`: the intent classifier on the separate test set (eval/datasets/nlu_test.jsonl).
+"""`python -m eval nlu`: the intent classifier on the separate test set (eval/datasets/nlu_test.jsonl).
 
 Prints accuracy, macro-F1, per-intent precision/recall/F1, the most frequent confusion pairs,
 the expected calibration error of the confidences, and the per-turn latency of classification
 and of the whole parse (intent + slots) on this machine. The test utterances were written
-apart from the training data in assistant/nlu/data/intents.yml and are never trained on;
+apart from the training data in training/intents/utterances.yml and are never trained on;
 short common phrasings that both happen to contain are reported apart.
 """
 

@@ -1,4 +1,4 @@
-"""`assistant eval stt`: speech-to-text on ../shared/voice-dev and on our larger set.
+"""`python -m eval stt`: speech-to-text on ../shared/voice-dev and on our larger set.
 
 For each set and for three configurations side by side: the full pipeline (domain prompt, short
 encoder window, normalisation, pinyin correction against the master list and the lexicon), the

@@ -78,6 +78,19 @@ def make_settings(var_dir: Path, kb_dir: Path, **overrides) -> Settings:
     )
 
 
+def built(settings: Settings, embedder) -> Settings:
+    """Build the learned models these settings need, as `assistant train` would (a production start
+    refuses without them); they go to the shared var/, keyed by the hash of their data."""
+    from assistant.app import build_guard_models, build_nlu
+    from assistant.handoff import build_trigger_model
+    from assistant.models import LearnedModels
+
+    parser = build_nlu(settings, embedder)
+    LearnedModels(parser.classifier, build_guard_models(settings, parser),
+                  build_trigger_model(settings.resolved_compliance_model_dir)).build()
+    return settings
+
+
 def make_kb(settings: Settings, embedder, llm=None) -> KnowledgeBase:
     db = Database(settings.resolved_database_url)
     db.migrate()

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from fastapi import FastAPI, Request
 from fastapi.responses import StreamingResponse
 
-from eval.local_server import LocalServer
+from tests.local_server import LocalServer
 
 
 class FakeOpenAI(LocalServer):

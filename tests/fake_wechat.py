@@ -11,7 +11,7 @@ import time
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, PlainTextResponse
 
-from eval.local_server import LocalServer
+from tests.local_server import LocalServer
 
 APPID = "wx0123456789abcdef"
 SECRET = "test-app-secret"

@@ -45,3 +45,48 @@ def test_token_mints_a_staff_token_the_service_accepts(cli_env) -> None:
     assert CliRunner().invoke(app, ["token"]).exit_code == 2
     customer = CliRunner().invoke(app, ["token", "--customer", "100001"])
     assert verify(get_settings(), customer.output.strip()).subject == "100001"
+
+
+def test_python_m_assistant_cli_offers_every_command() -> None:
+    """`python -m assistant.cli` ran before the agent and audit commands were registered."""
+    import subprocess
+    import sys
+
+    from assistant.settings import PROJECT_ROOT
+
+    result = subprocess.run([sys.executable, "-m", "assistant.cli", "--help"], capture_output=True, text=True,
+                            cwd=PROJECT_ROOT, timeout=120)
+    assert result.returncode == 0, result.stderr
+    for command in ("serve", "train", "ingest", "chat", "token", "agent", "audit"):
+        assert command in result.stdout
+    assert "eval" not in result.stdout.split("Commands")[-1]  # evaluations are `python -m eval …`
+
+
+def test_the_service_never_imports_the_evaluations() -> None:
+    """The runtime environment (`uv sync --no-dev`) has no ragas, langchain-community or playwright."""
+    import subprocess
+    import sys
+
+    from assistant.settings import PROJECT_ROOT
+
+    code = ("import sys, assistant.app, assistant.cli, assistant.models; "
+            "print(sorted({m.split('.')[0] for m in sys.modules} & {'eval', 'ragas', 'langchain_community', 'playwright'}))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=PROJECT_ROOT, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
+
+
+def test_train_reports_each_model_with_a_quick_check(cli_env, monkeypatch, guard_models, trigger_model) -> None:
+    """The models the session has built are found by the hash of their data and not trained again."""
+    from assistant.settings import PROJECT_ROOT
+
+    monkeypatch.setenv("ASSISTANT_KB_DIR", str(PROJECT_ROOT / "knowledge_base"))
+    monkeypatch.setenv("ASSISTANT_NLU_MODEL_DIR", str(PROJECT_ROOT / "var" / "nlu"))
+    monkeypatch.setenv("ASSISTANT_COMPLIANCE_MODEL_DIR", str(PROJECT_ROOT / "var" / "compliance"))
+    get_settings.cache_clear()
+    result = CliRunner().invoke(app, ["train"])
+    assert result.exit_code == 0, result.output
+    for title in ("意图识别模型", "输入合规检查模型", "输出合规检查模型", "转人工判断模型"):
+        assert title in result.output
+    assert "模型就绪" in result.output
+    assert result.output.count("已是最新") == 4  # nothing trained again

@@ -26,18 +26,26 @@ class ReadyOut(BaseModel):
 @router.get("/readyz", response_model=None, responses={200: {"model": ReadyOut, "description": "ready"},
                                                        503: {"model": ReadyOut, "description": "not ready yet"}})
 def readyz(request: Request) -> JSONResponse:
-    """Database reachable, index and intent model loaded: the service can answer."""
+    """Database reachable, index and learned models loaded: the service can answer. `loading` names
+    what is still being loaded or indexed (the speech model too, though a turn does not wait for it)."""
     state = request.app.state
     kb = getattr(state, "kb", None)
+    models = getattr(state, "models", None)
+    models_loading = models.loading() if models is not None else ["models"]
     checks = {
         "database": state.db.ping(),
         "embeddings": kb is not None,
         "index": bool(kb and kb.ready),
         "intent_model": bool(getattr(state, "engine", None) and state.engine.parser.classifier.ready),
+        "models": not models_loading,
     }
+    loading = ([] if kb is None or kb.ready and not kb.ingesting else ["knowledge_base_index"]) + models_loading
+    if getattr(state, "speech_loading", False):
+        loading.append("speech_model")
     body = {
         "status": "ready" if all(checks.values()) else "not_ready",
         "checks": checks,
+        "loading": loading,
         "indexed_chunks": len(kb.index.lexical.chunks) if kb else 0,
         "ingesting": bool(kb and kb.ingesting),
     }

@@ -5,18 +5,19 @@ pressure; "我那个朋友在公司财务部，说下个月有大动作" fishes 
 list covers every such phrasing. Each check is one logistic regression per rule (one-vs-rest)
 over jieba words and character 1–3-grams:
 
-- outgoing messages: trained on data/output_train*.jsonl (outgoing texts written for training,
+- outgoing messages: trained on training/output_guard/ (outgoing texts written for training,
   about half compliant, most of those hard negatives sharing the vocabulary of violations; in
-  output_train_6/7 a violating text of several sentences is stored as its sentences, each with
-  its own label, so the greeting before a tip is not learned as advice) plus
-  our own vetted content (knowledge-base sentences, fixed reply texts) as compliant examples;
-- customer messages: trained on data/input_train*.jsonl plus the intent training utterances
+  marketing_and_chat_sentences and service_reply_sentences a violating text of several
+  sentences is stored as its sentences, each with its own label, so the greeting before a tip
+  is not learned as advice) plus our own vetted content (knowledge-base sentences, fixed reply
+  texts) as compliant examples;
+- customer messages: trained on training/input_guard/ plus the intent training utterances
   (advice requests positive, every other intent negative), masked as the guard masks them.
 
 Each sentence is scored on its own (and a short text as a whole), so a finding names the
 sentence. No sentence embedding: every message passes these checks, and n-grams score one in
-about a millisecond where e5 would add tens. Models train in seconds and are cached under
-var/compliance/, keyed by the hash of their data. The patterns stay the first line: they give
+about a millisecond where e5 would add tens. Models train in seconds; `assistant train` builds them
+into var/compliance/, keyed by the hash of their data. The patterns stay the first line: they give
 exact spans, understand negation, and need no model.
 """
 
@@ -40,17 +41,17 @@ from sklearn.linear_model import LogisticRegression
 
 from assistant.compliance.pii import mask_pii
 from assistant.nlu import load_or_train, tfidf_rows
+from assistant.training import files as training_files
 
 log = logging.getLogger(__name__)
 
-DATA_DIR = Path(__file__).resolve().parent / "data"
 OUTPUT_RULES = ("guaranteed_return", "zero_risk", "investment_advice", "misleading_promotion")
 INPUT_RULES = ("investment_advice", "guaranteed_return", "inside_information", "market_manipulation", "aml_evasion",
                "other_customer_data", "prompt_injection", "fraud_victim")
 FEATURE_VERSION = "3"  # 3: every training text also in pinyin
 Example = tuple[str, set[str]]
 # A probability at or above these marks a violation. Chosen on the dev splits (eval/datasets/
-# compliance_*_dev.jsonl), never on the test splits; see `assistant eval compliance`. Customer
+# compliance_*_dev.jsonl), never on the test splits; see `python -m eval compliance`. Customer
 # messages need more certainty: a refusal there turns away an honest question.
 OUTPUT_THRESHOLD = 0.6
 INPUT_THRESHOLD = 0.7
@@ -131,7 +132,7 @@ def load_examples(path: Path, key: str) -> list[Example]:
 
 
 def output_examples(kb_dir: Path, fixed_texts: list[str]) -> list[Example]:
-    examples = [e for path in sorted(DATA_DIR.glob("output_train*.jsonl")) for e in load_examples(path, "violations")]
+    examples = [e for path in training_files("output_guard") for e in load_examples(path, "violations")]
     return examples + [(t, set()) for t in sorted(set(own_content(kb_dir, fixed_texts)))]
 
 
@@ -143,7 +144,7 @@ def as_received(examples: list[Example]) -> list[Example]:
 
 
 def input_examples(intent_utterances: dict[str, list[str]]) -> list[Example]:
-    examples = [e for path in sorted(DATA_DIR.glob("input_train*.jsonl")) for e in load_examples(path, "rules")]
+    examples = [e for path in training_files("input_guard") for e in load_examples(path, "rules")]
     for intent, utterances in sorted(intent_utterances.items()):
         label = {"investment_advice"} if intent == "investment_advice_request" else set()
         examples.extend((u, label) for u in utterances)
@@ -191,7 +192,12 @@ class RuleClassifier:
             h.update(json.dumps([text, sorted(labels)], ensure_ascii=False).encode())
         return h.hexdigest()[:16]
 
+    def cache_path(self) -> Path | None:
+        """Where the model built from the current data lies (or would lie)."""
+        return self.cache_dir / f"{self.name}-{self._data_hash(self._examples())}.joblib" if self.cache_dir else None
+
     def ensure_trained(self) -> _Trained:
+        """The built model, loaded once; trained and saved first when it is not built."""
         if self._trained is not None:
             return self._trained
         with self._lock:

@@ -1,6 +1,6 @@
 """The learned half of the text triggers: one logistic regression per reason over words and
 character n-grams (the compliance guards' RuleClassifier), trained on our own single-message
-examples in data/trigger_train*.jsonl, and cached by data hash like the other small models.
+examples in training/handoff_triggers/, and built by data hash like the other small models.
 It works both ways. Where no pattern in triggers.py decides, it hands over what was said
 without their words ("我实在是搞不定了，能不能来个活人"); where it sees no reason at all, it holds
 back the broad patterns and the intent model's 投诉 or 人工 ("我朋友说要去证监会投诉")."""
@@ -13,8 +13,8 @@ from pathlib import Path
 
 from assistant.compliance import RuleClassifier
 from assistant.compliance.classifier import as_received
+from assistant.training import files as training_files
 
-DATA_DIR = Path(__file__).resolve().parent / "data"
 # In the order a message that fits several is handed over for (the most urgent reason first).
 LEARNED_REASONS = ("fraud_victim", "guard_review", "complaint", "customer_request", "negative_sentiment",
                    "licensed_advice")
@@ -28,7 +28,7 @@ VETO = 0.3
 def trigger_examples() -> list[tuple[str, set[str]]]:
     """Masked, as the triggers read a turn."""
     examples = []
-    for path in sorted(DATA_DIR.glob("trigger_train*.jsonl")):
+    for path in training_files("handoff_triggers"):
         for line in path.read_text(encoding="utf-8").splitlines():
             if line.strip():
                 row = json.loads(line)

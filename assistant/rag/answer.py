@@ -52,7 +52,7 @@ class RelevanceGate:
     multilingual-e5 similarities are compressed (unrelated Chinese text still scores ~0.86), so
     a passage must be clearly close in meaning, or fairly close and share some of the question's
     weighted words. Calibrated on the golden questions against the off-topic questions in
-    eval/datasets/kb_unanswerable.jsonl; `assistant eval kb` prints how often each side is answered.
+    eval/datasets/kb_unanswerable.jsonl; `python -m eval kb` prints how often each side is answered.
     """
 
     min_dense: float = 0.885

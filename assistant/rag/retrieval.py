@@ -29,7 +29,7 @@ class HybridRetriever:
     # Weighted reciprocal-rank fusion. Dense retrieval is the stronger of the two on colloquial
     # questions, so BM25 votes at half weight, and a small k keeps the head of each list decisive.
     # Chosen on the even-numbered half of the golden set and confirmed on the odd half
-    # (see the closing note of the issue and `assistant eval kb`).
+    # (see the closing note of the issue and `python -m eval kb`).
     rrf_k = 20
     dense_weight = 1.0
     bm25_weight = 0.5

@@ -6,7 +6,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from assistant.app import create_app
-from tests.conftest import make_settings
+from tests.conftest import built, make_settings
 
 PINNED = "2026-11-25T10:30:00+08:00"
 AS = {"100001": {"X-Customer-Id": "100001"}, "100003": {"X-Customer-Id": "100003"}}
@@ -76,8 +76,8 @@ def test_the_dialogue_state_survives_a_restart(tmp_path, small_kb_dir) -> None:
         assert preview["pending_confirmation"] is not None and "300 股" in preview["text"]
 
 
-def test_the_development_header_is_ignored_in_production(tmp_path, small_kb_dir) -> None:
-    settings = app_settings(tmp_path, small_kb_dir, environment="production")
+def test_the_development_header_is_ignored_in_production(tmp_path, small_kb_dir, embedder) -> None:
+    settings = built(app_settings(tmp_path, small_kb_dir, environment="production"), embedder)
     with TestClient(create_app(settings, ingest_in_background=False)) as client:
         cid = start(client, "100001")
         assert client.post("/v1/conversations", headers=AS["100001"]).json()["customer_id"] is None

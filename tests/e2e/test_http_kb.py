@@ -29,15 +29,17 @@ def test_health_and_readiness(client) -> None:
     ready = client.get("/readyz")
     assert ready.status_code == 200
     body = ready.json()
-    assert body["status"] == "ready" and body["checks"] == {"database": True, "embeddings": True, "index": True, "intent_model": True}
-    assert body["indexed_chunks"] > 0
+    assert body["status"] == "ready" and body["checks"] == {"database": True, "embeddings": True, "index": True,
+                                                            "intent_model": True, "models": True}
+    assert body["indexed_chunks"] > 0 and body["loading"] == []
 
 
 def test_not_ready_until_the_index_exists(tmp_path, small_kb_dir) -> None:
     settings = make_settings(tmp_path / "var", small_kb_dir, ingest_on_startup=False)
     with TestClient(create_app(settings)) as client:
         assert client.get("/healthz").status_code == 200
-        assert client.get("/readyz").status_code == 503
+        not_ready = client.get("/readyz")
+        assert not_ready.status_code == 503 and "knowledge_base_index" in not_ready.json()["loading"]
         error = assert_error(client.post("/v1/kb/answer", json={"question": "印花税多少"}), 503)
         assert error["code"] == "index_not_ready"
 

@@ -7,6 +7,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from assistant.app import create_app
+from tests.conftest import built
 from tests.e2e.test_http_conversations import app_settings
 
 
@@ -67,8 +68,8 @@ def test_a_bad_demo_sign_in_is_refused(client, body, status, code) -> None:
 
 @pytest.mark.parametrize("overrides", [{"environment": "production", "auth_jwt_secret": "s" * 40},
                                        {"web_demo_sign_in": False}])
-def test_no_demo_sign_in_in_production_or_when_turned_off(tmp_path, small_kb_dir, overrides) -> None:
-    settings = app_settings(tmp_path, small_kb_dir, **overrides)
+def test_no_demo_sign_in_in_production_or_when_turned_off(tmp_path, small_kb_dir, embedder, overrides) -> None:
+    settings = built(app_settings(tmp_path, small_kb_dir, **overrides), embedder)
     with TestClient(create_app(settings, ingest_in_background=False)) as client:
         assert client.get("/v1/demo/customers").status_code == 404
         refused = client.post("/v1/demo/sign-in", json={"customer_id": "100001"})
