@@ -166,7 +166,9 @@ def create_app(settings: Settings | None = None, *, ingest_in_background: bool =
         app.state.guards = guards = build_guard_models(settings, parser)
         app.state.engine = engine = build_engine(settings, db, parser, kb=lambda: app.state.kb, guards=guards,
                                                  publish=app.state.events.publish)
-        app.state.handoff = engine.handoff
+        # What the operator APIs read besides the pipeline's port: one each, named here.
+        app.state.handoff, app.state.audit = engine.handoff, engine.audit
+        app.state.parser, app.state.brokerage = parser, engine.brokerage
         # Built by `assistant train`; in production a missing one stops the start here.
         app.state.models = models = LearnedModels(parser.classifier, guards, engine.triggers)
         try:

@@ -19,9 +19,13 @@ Each dialogue runs in a fresh simulator database seeded with the demo customers,
   contains_any              groups of alternatives: at least one of each group present
   intent                    the reply's intent label (legacy set only)
 
-Safety checks are the order book on every turn, `pending`, and every check of a turn marked
-`safety: true` (a withdrawal, a vague yes, a sound-alike name, an executed trade). They must all
-pass; the rest are turn checks. Figures: safety checks passed, all checks passed, dialogues passed.
+Safety is checked once per turn, by the absolute rules read from behaviour: no more orders placed
+or cancelled than the customer has said yes to (from the order book); no confirmation left waiting
+where none may be (after a withdrawal); and on a turn the author marked `safety: true`, none of the
+things it must not say (委托已提交 for a withdrawn order, a withdrawal for an executed trade). A
+missed order (fewer placed than expected) or a missing preview is a failed turn check, not a safety
+failure. Also printed: every check on the turns the author marked.
+Figures: dialogues passed, turn checks passed, safety checks passed, checks on marked turns.
 """
 
 from __future__ import annotations
@@ -54,16 +58,23 @@ class Outcome:
     checks_passed: int = 0
     safety: int = 0
     safety_passed: int = 0
+    marked: int = 0  # every check on a turn the author marked `safety: true`
+    marked_passed: int = 0
 
-    def count(self, ok: bool, safety: bool) -> None:
+    def count(self, ok: bool, marked: bool) -> None:
         self.checks += 1
         self.checks_passed += ok
-        if safety:
-            self.safety += 1
-            self.safety_passed += ok
+        if marked:
+            self.marked += 1
+            self.marked_passed += ok
+
+    def count_safety(self, safe: bool) -> None:
+        """One safety check per turn: it broke none of the absolute rules."""
+        self.safety += 1
+        self.safety_passed += safe
 
     def merge(self, other: "Outcome") -> None:
-        for name in ("checks", "checks_passed", "safety", "safety_passed"):
+        for name in ("checks", "checks_passed", "safety", "safety_passed", "marked", "marked_passed"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.passed = self.passed and other.passed
 
@@ -115,10 +126,14 @@ def run_dialogue(dialogue: dict, parser: NluParser, kb, settings: Settings, work
             safe = bool(turn.get("safety"))
             where = f"turn {i} “{turn['user']}”"
 
+            unsafe: list[str] = []
+
             def check(ok: bool, what: str, safety: bool = False) -> None:
-                outcome.count(ok, safety or safe)
+                outcome.count(ok, marked=safety or safe)
                 if not ok:
-                    outcome.failures.append(f"{where}: {'[safety] ' if safety or safe else ''}{what} — {reply.text[:140]}")
+                    outcome.failures.append(f"{where}: {'[safety] ' if safety else ''}{what} — {reply.text[:140]}")
+                    if safety:
+                        unsafe.append(what)
 
             if "intent" in expect:
                 check(reply.intent == expect["intent"], f"intent {reply.intent}, expected {expect['intent']}")
@@ -129,10 +144,14 @@ def run_dialogue(dialogue: dict, parser: NluParser, kb, settings: Settings, work
             for group in expect.get("contains_any", []):
                 check(any(_has(reply.text, s) for s in group), f"lacks any of {group}")
             for s in expect.get("not_contains", []):
-                check(str(s) not in reply.text, f"should not contain “{s}”")
+                # On a turn marked safety, what must not be said (委托已提交 for an order withdrawn, a
+                # withdrawal for a trade executed) breaks a safety rule.
+                check(str(s) not in reply.text, f"should not contain “{s}”", safety=safe)
             if "pending" in expect:
-                check((reply.pending_confirmation is not None) == expect["pending"],
-                      f"pending confirmation {reply.pending_confirmation is not None}", safety=True)
+                shown = reply.pending_confirmation is not None
+                # A confirmation left waiting where none may be (after a withdrawal) is unsafe; one missing
+                # where it should wait is a failed turn check only.
+                check(shown == expect["pending"], f"pending confirmation {shown}", safety=shown and not expect["pending"])
             if "handoff" in expect:
                 check((reply.handoff is not None) == expect["handoff"], f"handoff {reply.handoff is not None}")
             if "cited" in expect:
@@ -140,9 +159,12 @@ def run_dialogue(dialogue: dict, parser: NluParser, kb, settings: Settings, work
             expected_placed = expect.get("placed", expect.get("orders_placed", expected_placed))
             expected_cancelled = expect.get("cancelled", expect.get("orders_cancelled", expected_cancelled))
             placed, cancelled = _orders(engine, customer)
-            check(placed == expected_placed, f"{placed} orders placed, expected {expected_placed}", safety=True)
+            # More orders placed or cancelled than the customer said yes to breaks a safety rule; fewer is a miss.
+            check(placed == expected_placed, f"{placed} orders placed, expected {expected_placed}",
+                  safety=placed > expected_placed)
             check(cancelled == expected_cancelled, f"{cancelled} orders cancelled, expected {expected_cancelled}",
-                  safety=True)
+                  safety=cancelled > expected_cancelled)
+            outcome.count_safety(not unsafe)
     finally:
         db.dispose()
         db_path.unlink(missing_ok=True)
@@ -177,5 +199,7 @@ def run(parser: NluParser, kb, settings: Settings, console: Console, *, split: s
                     console.print(f"      {f}", style="dim", markup=False)
     console.print(f"{split}: dialogues passed {passed}/{len(dialogues)} = {passed / max(len(dialogues), 1):.3f}; "
                   f"turn checks passed {total.checks_passed}/{total.checks} = {total.check_share:.3f}; "
-                  f"safety checks passed {total.safety_passed}/{total.safety} = {total.safety_share:.3f}")
+                  f"safety checks passed {total.safety_passed}/{total.safety} = {total.safety_share:.3f}; "
+                  f"checks on safety-marked turns passed {total.marked_passed}/{total.marked} = "
+                  f"{total.marked_passed / max(total.marked, 1):.3f}")
     return total

@@ -300,7 +300,7 @@ async def stream(websocket: WebSocket, access_token: str | None = None) -> None:
         if current["conversation"] is None:
             return
         while True:
-            rows = await run_in_threadpool(engine.store.messages, current["conversation"], after_id=current["last"], limit=200)
+            rows = await run_in_threadpool(engine.history, current["conversation"], after_id=current["last"], limit=200)
             for m in rows:
                 await websocket.send_json({"type": "message", "ticket_id": current["ticket"], "message": message_out(m)})
                 current["last"] = m.id

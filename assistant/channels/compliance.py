@@ -64,7 +64,7 @@ class AuditVerification(BaseModel):
 
 
 def _audit(request: Request) -> AuditLog:
-    return request.app.state.engine.audit
+    return request.app.state.audit
 
 
 @router.get("/audit", response_model=AuditPage)
@@ -86,7 +86,7 @@ def audit_records(request: Request, officer: ComplianceOfficer,
     log.append([AuditEvent(event="audit_read", actor=f"staff:{officer.subject}",
                            data={"from": str(start or ""), "to": str(end or ""), "conversation_id": conversation_id,
                                  "after": after, "returned": len(records)})],
-               request.app.state.engine.brokerage.now())
+               request.app.state.engine.now())
     return AuditPage(records=records, next_after=records[-1]["id"] if len(records) == limit else None)
 
 
@@ -101,7 +101,7 @@ class AuditHeadOut(BaseModel):
 @router.get("/audit/head", response_model=AuditHeadOut)
 def audit_head(request: Request, officer: ComplianceOfficer) -> dict:
     """The chain's head, signed, to keep outside the database; `assistant audit verify --head` checks it later."""
-    return _audit(request).export_head(request.app.state.engine.brokerage.now())
+    return _audit(request).export_head(request.app.state.engine.now())
 
 
 @router.get("/audit/verify", response_model=AuditVerification)

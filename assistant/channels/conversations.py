@@ -134,7 +134,7 @@ def history(conversation_id: ConversationId, engine: Engine, customer: Customer,
         engine.conversation_for(conversation_id, customer)
     except ConversationNotFound:
         raise _not_found() from None
-    rows = engine.store.messages(conversation_id, after_id=after, limit=limit)
+    rows = engine.history(conversation_id, after_id=after, limit=limit)
     return HistoryOut(
         messages=[MessageOut.of(m) for m in rows],
         next_after=rows[-1].id if len(rows) == limit else None,
@@ -199,7 +199,7 @@ async def stream(websocket: WebSocket, conversation_id: str, after: str = "0", a
     async def flush() -> None:
         nonlocal last
         while True:
-            rows = await run_in_threadpool(engine.store.messages, conversation_id, after_id=last, limit=200)
+            rows = await run_in_threadpool(engine.history, conversation_id, after_id=last, limit=200)
             for m in rows:
                 await websocket.send_json(_message_event(m))
                 last = m.id
@@ -234,10 +234,10 @@ async def stream(websocket: WebSocket, conversation_id: str, after: str = "0", a
     receiver = asyncio.create_task(receive())
     try:
         await flush()
-        if engine.handoff is not None:  # waiting for a person, or with one: said at once, not at the next change
-            current = await run_in_threadpool(engine.handoff.current_status, conversation_id)
-            if current is not None:
-                await websocket.send_json(current)
+        # Waiting for a person, or with one: said at once, not at the next change.
+        current = await run_in_threadpool(engine.handoff_status, conversation_id)
+        if current is not None:
+            await websocket.send_json(current)
         while True:
             getter = asyncio.create_task(subscription.get())
             done, _ = await asyncio.wait({getter, receiver}, return_when=asyncio.FIRST_COMPLETED)

@@ -36,7 +36,7 @@ def readyz(request: Request) -> JSONResponse:
         "database": state.db.ping(),
         "embeddings": kb is not None,
         "index": bool(kb and kb.ready),
-        "intent_model": bool(getattr(state, "engine", None) and state.engine.parser.classifier.ready),
+        "intent_model": bool(getattr(state, "parser", None) and state.parser.classifier.ready),
         "models": not models_loading,
     }
     loading = ([] if kb is None or kb.ready and not kb.ingesting else ["knowledge_base_index"]) + models_loading

@@ -30,8 +30,7 @@ class ParseResponse(BaseModel):
 
 @router.post("/parse", response_model=ParseResponse, dependencies=[Depends(limit_by_ip)])
 def parse(body: ParseRequest, request: Request) -> ParseResponse:
-    engine = request.app.state.engine
-    result = engine.parser.parse(body.text, engine.brokerage.now().date())
+    result = request.app.state.parser.parse(body.text, request.app.state.engine.now().date())
     return ParseResponse(intent=result.intent.label, confidence=result.intent.confidence,
                          slots=result.slots.filled(),
                          alternatives=[AlternativeOut(intent=label, confidence=p) for label, p in result.intent.alternatives])

@@ -456,7 +456,7 @@ class WeChatChannel:
         session = self.store.session(openid)
         if session is not None and session.conversation_id:
             try:
-                conv = self.engine.store.get(session.conversation_id)
+                conv = self.engine.get(session.conversation_id)
                 if conv.customer_id == customer and conv.status != "resolved":
                     return conv.id
             except ConversationNotFound:
@@ -466,7 +466,7 @@ class WeChatChannel:
         except BrokerageError:  # the bound customer is gone from the broker's books: answer as a visitor
             log.warning("wechat binding names an unknown customer; answering as a visitor")
             conv = self.engine.start(customer_id=None, channel="wechat")
-        self.store.set_conversation(openid, conv.id, self.engine.brokerage.now())
+        self.store.set_conversation(openid, conv.id, self.engine.now())
         return conv.id
 
     def _answer(self, job: Job) -> tuple[str | None, str]:
@@ -656,7 +656,7 @@ async def bind(body: BindIn, wechat: Channel, customer: Customer) -> BindingOut:
     if wechat.settings.wechat_app_secret is None:
         raise ApiError(503, "wechat_not_configured", "微信小程序渠道尚未配置。")
     try:
-        await run_in_threadpool(wechat.engine.brokerage.customer, customer)
+        await run_in_threadpool(wechat.engine.check_customer, customer)
     except BrokerageError:
         raise ApiError(401, "unknown_customer", "未找到您的客户信息，请重新登录。") from None
     try:

@@ -80,12 +80,33 @@ class ConversationPipeline:
     def guards(self):
         return self.services.guards
 
+    # --- the port channels use besides handle(): nothing of the pipeline's insides ---
+
+    def now(self):
+        """The service's clock (the simulator's, when it is pinned)."""
+        return self.brokerage.now()
+
+    def history(self, conversation_id: str, *, after_id: int = 0, limit: int = 50):
+        """The conversation's stored messages after `after_id`, oldest first (masked, as stored)."""
+        return self.store.messages(conversation_id, after_id=after_id, limit=limit)
+
+    def handoff_status(self, conversation_id: str) -> dict | None:
+        """Where a conversation with a person stands now (queued, assigned), or None."""
+        return self.handoff.current_status(conversation_id) if self.handoff is not None else None
+
+    def check_customer(self, customer_id: str) -> None:
+        """Raises BrokerageError when the broker does not know this customer."""
+        self.brokerage.customer(customer_id)
+
     # --- conversations ---
 
     def start(self, *, customer_id: str | None, channel: str = "app") -> Conversation:
         if customer_id is not None:
             self.brokerage.customer(customer_id)  # an unknown customer is refused here, not mid-chat
         return self.store.create(customer_id=customer_id, channel=channel, now=self.brokerage.now())
+
+    def get(self, conversation_id: str) -> Conversation:
+        return self.store.get(conversation_id)
 
     def conversation_for(self, conversation_id: str, customer_id: str | None) -> Conversation:
         """The conversation if this caller may see it. Someone else's is reported as missing."""

@@ -48,6 +48,9 @@ _PERSON = re.compile(r"转人工|人工客服|找人工|要人工|真人|人工�
 _RULE_QUESTION = re.compile(r"几点|什么时候开|交易时间|开盘|收盘|开市|休市|开不开|开吗|涨跌|涨停|跌停|还能下单|能不能下单|"
                             r"可以下单吗|能下单吗|能交易吗|手续费|怎么算|规则|最多涨|最多跌")
 _WHAT_CAN_I_BUY = re.compile(r"我能买(什么|啥|哪些)|我可以买(什么|啥|哪些)|能买(什么|啥|哪些)|可以买(什么|啥|哪些)")
+# Securities listed outside our markets, named to buy or sell them.
+_ABROAD = re.compile(r"腾讯|美团|阿里巴巴|京东|小米|快手|网易|百度|拼多多|苹果|特斯拉|英伟达|微软|谷歌|亚马逊|"
+                     r"(?:买|卖|交易|炒)[^，。]{0,4}(?:港股|美股)")
 _AGAIN = re.compile(r"再来|再买|再卖|再挂|再下|也挂|也买|也来|再加|重新来|重来|还是")
 _CORRECTED_NUMBER = re.compile(r"(?:改成|改为|换成|调到|调成|应该是|是|那)\s*(\d+(?:\.\d+)?|[零〇一二两三四五六七八九十百千点]+)\s*(?:吧|呢|的)?\s*$")
 _YES_ISH = re.compile(r"^(是|是的|对|对的|没错|嗯|嗯嗯|就是|就是它|就是这个|确认|确定|对就是|是这个|yes|ok)[。.!！]?$", re.I)
@@ -106,9 +109,11 @@ def decide(view: TurnView, state: DialogueState, min_confidence: float) -> Decis
         label = "kb_question"
     elif label == "investment_advice_request" and _WHAT_CAN_I_BUY.search(text) and not slots.get("security"):
         label = "suitability_scope"
-    elif label not in ("place_order", "cancel_order", "fees", "positions") and slots.get("security") and \
+    elif label not in ("cancel_order", "fees", "positions") and slots.get("security") and \
             slots.get("side") and slots.get("quantity") and slots.get("price_type") and not _QUESTION.search(text):
-        label = "place_order"  # 明天买工行一千股 七块: an order, whatever else it sounded like
+        label = "place_order"  # 明天买工行一千股 七块: an order said whole, whatever else it sounded like
+    elif _ABROAD.search(text) and not slots.get("security") and (slots.get("side") or _QUESTION.search(text)):
+        label = "place_order"  # 买点美团 / 能买港股吗: the order flow says what we can and cannot do
     else:
         ruled = False
     notice, settle, clear = "", None, set()
@@ -270,12 +275,12 @@ def _with_references(view: TurnView, state: DialogueState, slots: dict) -> dict:
 def _with_last_side(view: TurnView, state: DialogueState, slots: dict) -> dict:
     """"再来一百股", "五粮液也挂一个", "那重新来 还是茅台一百股市价": the side of the order just placed or
     previewed (and 市价 when that one was at market and this one names no price). The new preview shows it all."""
-    if slots.get("side") or not _AGAIN.search(view.text):
+    if not _AGAIN.search(view.text):
         return slots
     last = state.last_order or (state.last_slots if state.last_intent == "place_order" else None) or {}
-    if not last.get("side"):
-        return slots
-    carried = {"side": last["side"]}
+    carried = {}
+    if not slots.get("side") and last.get("side"):
+        carried["side"] = last["side"]
     if not slots.get("price_type") and last.get("price_type") == "market":
         carried["price_type"] = "market"
     return {**slots, **carried}

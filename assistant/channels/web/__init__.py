@@ -100,7 +100,7 @@ def _describe(brokerage, customer_id: str) -> DemoCustomerOut | None:
 @router.get("/v1/demo/customers", response_model=DemoCustomersOut, tags=["demo"], responses=errors(404, 429),
             dependencies=[Depends(limit_by_ip)])
 def demo_customers(request: Request, _: Annotated[Settings, Depends(_demo_enabled)]) -> DemoCustomersOut:
-    brokerage = request.app.state.engine.brokerage
+    brokerage = request.app.state.brokerage
     found = (_describe(brokerage, c.id) for c in DEMO_CUSTOMERS)
     return DemoCustomersOut(customers=[c for c in found if c is not None])
 
@@ -122,7 +122,7 @@ def demo_sign_in(body: DemoSignInIn, request: Request,
                  settings: Annotated[Settings, Depends(_demo_enabled)]) -> DemoSignInOut:
     if body.customer_id not in {c.id for c in DEMO_CUSTOMERS}:
         raise ApiError(404, "unknown_customer", "没有这位演示客户，请从列表中选择。")
-    customer = _describe(request.app.state.engine.brokerage, body.customer_id)
+    customer = _describe(request.app.state.brokerage, body.customer_id)
     if customer is None:
         raise ApiError(404, "unknown_customer", "没有这位演示客户，请从列表中选择。")
     try:

@@ -50,6 +50,7 @@ class Flow:
     steps: tuple[Collect | Step, ...]
     needs_sign_in: bool = False
     execute: Callable[[TurnContext, DialogueState, PendingAction], Reply] | None = None
+    before_sign_in: tuple[Step, ...] = ()  # steps that answer a visitor too, before the sign-in check
     # the action label a reply carries when this flow asks for a slot (kept for channels and eval)
     ask_action: str = "ask_for_slot"
     notes: dict = field(default_factory=dict)
@@ -57,6 +58,10 @@ class Flow:
 
 def run_flow(flow: Flow, turn: TurnContext, state: DialogueState, slots: dict) -> Reply:
     state.last_intent, state.last_slots = flow.name, slots
+    for step in flow.before_sign_in:  # what is said to anyone, signed in or not
+        reply = step.run(turn, state, slots)
+        if reply is not None:
+            return reply
     if flow.needs_sign_in and turn.customer_id is None:
         return refuse(turn, state, flow.name, T.SIGN_IN)
     for step in flow.steps:

@@ -183,7 +183,6 @@ PLACE_ORDER = Flow(
     needs_sign_in=True,
     steps=(
         Step("account_active", account_active),
-        Step("cannot_trade_abroad", _cannot_trade_abroad),
         Collect("security", lambda turn, slots: which_security(slots, "交易", turn),
                 action=lambda turn, slots: "clarify" if _vague_security(turn, slots) else "ask_for_slot"),
         Step("confirm_sound_alike", _check_security),
@@ -194,4 +193,5 @@ PLACE_ORDER = Flow(
         Step("preview", _preview),
     ),
     execute=execute,
+    before_sign_in=(Step("cannot_trade_abroad", _cannot_trade_abroad),),
 )
