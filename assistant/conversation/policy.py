@@ -43,7 +43,7 @@ _BARE_NUMBER = re.compile(r"^\s*(\d+(?:\.\d+)?|[零〇一二两三四五六七�
 _PRONOUN = re.compile(r"它|这只|这支|这个股|该股|那只|那支|同一只|刚才那只|这票|那个票|这个票")
 _HOW_TO_OPEN = re.compile(r"怎么开|如何开|怎么申请|在哪开|在哪里开|怎么办理|开通流程|开通步骤|能开吗|可以开吗")
 # Words that ask for a person whatever else the message says ("看不懂 转人工吧").
-_PERSON = re.compile(r"转人工|人工客服|找人工|要人工|真人|人工服务|找个人工")
+_PERSON = re.compile(r"转(?:个|到|接)?人工|人工客服|找(?:个)?人工|要人工|接人工|真人|人工服务")
 # A rule or schedule question the intent model may read as a quote, an order or advice when no security is named.
 _RULE_QUESTION = re.compile(r"几点|什么时候开|交易时间|开盘|收盘|开市|休市|开不开|开吗|涨跌|涨停|跌停|还能下单|能不能下单|"
                             r"可以下单吗|能下单吗|能交易吗|手续费|怎么算|规则|最多涨|最多跌")
@@ -52,7 +52,8 @@ _WHAT_CAN_I_BUY = re.compile(r"我能买(什么|啥|哪些)|我可以买(什么|
 _ABROAD = re.compile(r"腾讯|美团|阿里巴巴|京东|小米|快手|网易|百度|拼多多|苹果|特斯拉|英伟达|微软|谷歌|亚马逊|"
                      r"(?:买|卖|交易|炒)[^，。]{0,4}(?:港股|美股)")
 _AGAIN = re.compile(r"再来|再买|再卖|再挂|再下|也挂|也买|也来|再加|重新来|重来|还是")
-_CORRECTED_NUMBER = re.compile(r"(?:改成|改为|换成|调到|调成|应该是|是|那)\s*(\d+(?:\.\d+)?|[零〇一二两三四五六七八九十百千点]+)\s*(?:吧|呢|的)?\s*$")
+_CORRECTED_NUMBER = re.compile(r"(?:改成|改为|换成|调到|调成|应该是|是|那就?|就)\s*(\d+(?:\.\d+)?|[零〇一二两三四五六七八九十百千点]+)"
+                               r"\s*(?:挂着|挂|的价|块|元|股)?\s*(?:吧|呢|的)?\s*$")
 _YES_ISH = re.compile(r"^(是|是的|对|对的|没错|嗯|嗯嗯|就是|就是它|就是这个|确认|确定|对就是|是这个|yes|ok)[。.!！]?$", re.I)
 _SLOT_KEYS = {
     "security": ("security",),
@@ -66,7 +67,7 @@ _SLOT_KEYS = {
 _REPO_VERB = re.compile(r"买|做|借出|来一?笔|办|下单|帮我|我要|我想|想要|投|弄")
 # A reverse repo asked about rather than requested: "逆回购怎么买 最少要多少钱".
 _QUESTION = re.compile(r"怎么|如何|什么|啥|吗|嘛|？|\?|多少|哪些|哪个|规则|为什么|为啥|能不能|可不可以|是不是|区别|几点|"
-                       r"时间|哪天")
+                       r"时间|哪天|了没|没有$|没$")
 
 
 @dataclass(frozen=True)
@@ -110,7 +111,7 @@ def decide(view: TurnView, state: DialogueState, min_confidence: float) -> Decis
     elif label == "investment_advice_request" and _WHAT_CAN_I_BUY.search(text) and not slots.get("security"):
         label = "suitability_scope"
     elif label not in ("cancel_order", "fees", "positions") and slots.get("security") and \
-            slots.get("side") and slots.get("quantity") and slots.get("price_type") and not _QUESTION.search(text):
+            slots.get("side") and (slots.get("quantity") or slots.get("quantity_mode")) and not _QUESTION.search(text):
         label = "place_order"  # 明天买工行一千股 七块: an order said whole, whatever else it sounded like
     elif _ABROAD.search(text) and not slots.get("security") and (slots.get("side") or _QUESTION.search(text)):
         label = "place_order"  # 买点美团 / 能买港股吗: the order flow says what we can and cannot do
@@ -157,6 +158,8 @@ def decide(view: TurnView, state: DialogueState, min_confidence: float) -> Decis
     if asked is not None:
         clear.add("pending_slot")
         if repair.is_cancel(text):
+            if _PERSON.search(text):
+                return Decision("flow", "human_agent", {}, "（刚才要办理的委托没有提交。）\n", settle, frozenset(clear))
             return Decision("repair", "cancel", notice=notice, settle=settle, clear=frozenset(clear))
         answer = _slot_answer(asked, text, slots)
         if answer:
@@ -228,6 +231,9 @@ def _settle_pending(view: TurnView, state: DialogueState, label: str, slots: dic
     asking = bool(_QUESTION.search(text))  # a question is answered; it never changes the order
     gone = frozenset({"pending_action"})
     if repair.is_cancel(text):
+        if _PERSON.search(text):
+            return Decision("flow", "human_agent", {}, notice="（刚才待确认的操作没有办理。）\n", settle="declined",
+                            clear=gone)
         return Decision("repair", "cancel", settle="declined", clear=gone)
     if repair.is_explicit_yes(text):
         return Decision("execute", pending.kind, settle="given", clear=gone)
@@ -302,6 +308,8 @@ def _bare_correction(text: str, slots: dict, reasons: list[str]) -> dict:
     price = slots.get("price")
     if price and abs(float(value) - float(price)) <= 0.5 * float(price):
         return {"price_type": "limit", "price": str(value)}
+    if slots.get("quantity") and value == value.to_integral_value() and value % 100 == 0:
+        return {"quantity": int(value), "quantity_mode": "shares"}  # 是一千五 of a 1000-share order
     return {}
 
 

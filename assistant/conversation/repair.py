@@ -87,7 +87,7 @@ def cancel(turn: TurnContext, state: DialogueState, dropped: PendingAction | Non
             what = "逆回购" if dropped.kind == "reverse_repo" else "委托"
             text = f"好的，已取消，这笔{what}没有提交（{dropped.summary}）。"
     elif was_asking:
-        text = T.ABANDONED
+        text = T.ABANDONED.removesuffix("还有什么可以帮您？")
     else:
         text = "好的。目前没有正在办理的委托，什么也没有提交。"
     state.last_refusal = None

@@ -18,17 +18,17 @@ from assistant.domain import DateRange, Slots
 from assistant.nlu.securities import SecurityMaster
 
 _CN_NUM = "零〇一二两俩三四五六七八九十百千万点"
-_NUM = rf"(?:\d+(?:\.\d+)?|[{_CN_NUM}]+)"
+_NUM = rf"(?:\d+(?:\.\d+)?[万千](?![{_CN_NUM}])|\d+(?:\.\d+)?|[{_CN_NUM}]+)"
 
 _QTY = re.compile(rf"({_NUM})\s*(股|手|张|份)")
 _QTY_ALL = re.compile(r"全部|全仓|所有|清仓|全卖|都卖|梭哈")
 _QTY_HALF = re.compile(r"一半|半仓|二分之一")
 _QTY_THIRD = re.compile(r"三分之一|1/3")
-_QTY_AFTER_VERB = re.compile(rf"(?:买入|卖出|买|卖)\s*({_NUM})(?!\s*(?:元|块|万|天|%|号|日|月|点|\.|\d|[{_CN_NUM}]))")
-_PRICE_YUAN = re.compile(rf"({_NUM})\s*(?:元|块|rmb|RMB)(?:钱)?\s*([{_CN_NUM}\d])?(?!\s*(?:股|手|钱的|市值))")
+_QTY_AFTER_VERB = re.compile(rf"(?:买入|卖出|买|卖)\s*({_NUM})(?![\d.{_CN_NUM}]|\s*(?:元|块|万|天|%|号|日|月|点))")
+_PRICE_YUAN = re.compile(rf"({_NUM})\s*(?:元|块|rmb|RMB)(?:钱)?\s*([{_CN_NUM}\d]{{1,2}})?(?!\s*(?:股|手|钱的|市值))")
 _PRICE_AT = re.compile(rf"(?:价格|价位|限价|挂|以|按|@|价)\s*(?:个|了)?\s*(?:改成|改为|调到|调成|换成|设成|设为|是|为|在)?\s*[:：]?\s*"
-                       rf"(\d+(?:\.\d+)?|[{_CN_NUM}]+)(?!\s*(?:股|手|%|万|天|号|日|月|个|只|笔|单|下|[{_CN_NUM}]*(?:股|手)))")
-_PRICE_BEFORE = re.compile(rf"({_NUM})\s*(?:元|块)?\s*的?\s*限价")
+                       rf"(\d+(?:\.\d+)?|[{_CN_NUM}]+)(?![\d.]|\s*(?:股|手|%|万|天|号|日|月|个|只|笔|单|下|[{_CN_NUM}]*(?:股|手)))")
+_PRICE_BEFORE = re.compile(rf"({_NUM})\s*(?:元|块)?\s*的?\s*(?:限价|价(?!格))")
 _MARKET = re.compile(r"市价|对手价|最优价|现价|立即成交|马上成交")
 _LIMIT_UP = re.compile(r"涨停价|涨停板价")
 _LIMIT_DOWN = re.compile(r"跌停价|跌停板价")
@@ -141,10 +141,12 @@ def extract_price(text: str) -> tuple[str | None, Decimal | None]:
     m = _PRICE_YUAN.search(text)
     if m:
         value = chinese_to_number(m.group(1))
-        if value is not None and m.group(2):  # 十块五 / 10块5: the digit after 块 is tenths
-            tenth = chinese_to_number(m.group(2))
-            if tenth is not None and tenth < 10 and value == value.to_integral_value():
-                value = value + tenth / 10
+        if value is not None and m.group(2):  # 十块五 / 10块5: tenths; 7块25: tenths and hundredths
+            cents = m.group(2)
+            part = chinese_to_number(cents) if len(cents) == 1 else \
+                (Decimal(cents) if cents.isdigit() else None)
+            if part is not None and value == value.to_integral_value():
+                value = value + (part / 10 if len(cents) == 1 else part / 100)
         if value is not None and value > 0:
             return "limit", value
     for pattern in (_PRICE_AT, _PRICE_BEFORE):

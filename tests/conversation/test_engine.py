@@ -190,3 +190,22 @@ def test_a_blocked_preview_leaves_nothing_to_confirm(engine, monkeypatch) -> Non
     assert preview.action == "refuse" and preview.pending_confirmation is None
     chat.say("确认")
     assert assistant_orders(engine, "100001") == []
+
+
+def test_a_traders_bare_numbers_are_read_against_the_quote(engine) -> None:
+    """茅台1400买100: the number near today's price is the limit, the whole lots the quantity; both shown before any yes."""
+    chat = Chat(engine, "100001")
+    first = chat.say("茅台1400买100")
+    assert first.pending_confirmation is not None and "限价 1400.00" in first.text and "100 股" in first.text
+    assert "没有提交" in chat.say("取消").text
+    second = chat.say("招行 43 买3手")
+    assert second.pending_confirmation is not None and "限价 43.00" in second.text and "300 股" in second.text
+    assert assistant_orders(engine, "100001") == []
+
+
+def test_a_withdrawal_that_asks_for_a_person_withdraws_and_hands_over(engine) -> None:
+    chat = Chat(engine, "100001")
+    assert chat.say("买五粮液").action == "ask_for_slot"
+    reply = chat.say("算了你直接给我转个人工吧")
+    assert reply.handoff is not None and "没有提交" in reply.text
+    assert assistant_orders(engine, "100001") == []

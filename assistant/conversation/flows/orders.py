@@ -98,6 +98,37 @@ def _check_security(turn: TurnContext, state: DialogueState, slots: dict) -> Rep
     return confirm_sound_alike(turn, state, "place_order", slots)
 
 
+_BARE = re.compile(r"(?<![\d.])(\d+(?:\.\d+)?)(?![\d.]|\s*(?:股|手|元|块|万|千|天|%|％|号|日|月|点|分|秒))")
+
+
+def _read_bare_numbers(turn: TurnContext, state: DialogueState, slots: dict) -> Reply | None:
+    """A trader's "茅台1400买100", "招行 43 买3手": numbers with no unit, read against the quote. One
+    near today's price range is the limit price; a whole number of lots out of it is the quantity. A
+    number that could be either is left for the question. The preview shows what was read."""
+    if slots.get("price_type") and _has_quantity(slots):
+        return None
+    security = slots["security"]
+    numbers = [Decimal(m.group(1)) for m in _BARE.finditer(turn.text) if m.group(1) != security["code"]]
+    numbers = [n for n in numbers if n not in (Decimal(str(slots.get("quantity") or -1)),)]
+    if not numbers:
+        return None
+    q = turn.services.brokerage.quote(security["code"])
+    lot = 200 if security.get("board") == "star" else 100
+
+    def price_like(n: Decimal) -> bool:
+        return q.limit_down * Decimal("0.9") <= n <= q.limit_up * Decimal("1.1")
+
+    def lots_like(n: Decimal) -> bool:
+        return n == n.to_integral_value() and n >= lot and (security.get("board") in ("star", "bse") or n % 100 == 0)
+
+    for n in numbers:
+        if not slots.get("price_type") and price_like(n) and (not lots_like(n) or _has_quantity(slots)):
+            slots.update(price_type="limit", price=str(n))
+        elif not _has_quantity(slots) and lots_like(n) and (not price_like(n) or slots.get("price_type")):
+            slots.update(quantity=int(n), quantity_mode="shares")
+    return None
+
+
 def _check_holding(turn: TurnContext, state: DialogueState, slots: dict) -> Reply | None:
     """A sale of a security not held is refused before the price is asked."""
     if slots.get("side") != "sell":
@@ -188,6 +219,7 @@ PLACE_ORDER = Flow(
         Step("confirm_sound_alike", _check_security),
         Collect("side", lambda turn, slots: f"请问您要买入还是卖出{slots['security']['name']}？"),
         Step("check_holding", _check_holding),
+        Step("read_bare_numbers", _read_bare_numbers),
         Collect("quantity", _ask_quantity, filled=_has_quantity),
         Collect("price", _ask_price, filled=lambda slots: bool(slots.get("price_type"))),
         Step("preview", _preview),
