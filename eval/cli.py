@@ -54,7 +54,7 @@ def eval_nlu() -> None:
 
 @app.command("dialogues")
 def eval_dialogues(
-    split: str = typer.Option("dev", help="dev | test | regression (the test split is run once, at the end)"),
+    split: str = typer.Option("dev", help="dev | dev2 | test | regression (the test split is run once, at the end)"),
     only: str = typer.Option(None, help="run only dialogues whose name contains this"),
     quiet: bool = typer.Option(False, "--quiet", help="print failing dialogues only"),
 ) -> None:

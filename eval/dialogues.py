@@ -1,9 +1,11 @@
 """`python -m eval dialogues`: scripted multi-turn conversations, every turn checked by behaviour.
 
-Sets (eval/datasets/): `dialogues_dev.yaml` and `dialogues_test.yaml`, written by two separate
-authors from `dialogues_spec.md` (flows × repair patterns × the demo customers and visitors, in
-and out of trading hours) without seeing the code or each other's set; `dialogues_regression.yaml`,
-the project's own earlier set. The test split is run once, at the end of a round.
+Sets (eval/datasets/): `dialogues_dev.yaml`, `dialogues_dev2.yaml` and `dialogues_test.yaml`, each
+written by a separate author from `dialogues_spec.md` (flows × repair patterns × the demo customers
+and visitors, in and out of trading hours) without seeing the code or the other sets;
+`dialogues_dev2.yaml` was the first test split, run once and then worked on, so it became a dev
+split; `dialogues_regression.yaml` is the project's own earlier set. The test split is run once, at
+the end of a round.
 
 Each dialogue runs in a fresh simulator database seeded with the demo customers, the clock pinned
 (default: a trading day, 10:30 Beijing time) and moved forward where a turn says so. A turn may expect:
@@ -178,7 +180,8 @@ def _has(text: str, expected) -> bool:
     return s in text or s in text.replace(",", "") or s in text.replace(" ", "")
 
 
-SPLITS = {"dev": "dialogues_dev.yaml", "test": "dialogues_test.yaml", "regression": "dialogues_regression.yaml"}
+SPLITS = {"dev": "dialogues_dev.yaml", "dev2": "dialogues_dev2.yaml", "test": "dialogues_test.yaml",
+          "regression": "dialogues_regression.yaml"}
 
 
 def run(parser: NluParser, kb, settings: Settings, console: Console, *, split: str = "dev",

@@ -242,6 +242,9 @@ def _input_rules(text: str, customer_id: str | None, model: RuleClassifier | Non
         hits = [h for h in hits if _stands_in_education(h, squashed)]
     if "investment_advice" in hits and SERVICE_OBJECT.search(squashed) and not MARKET_WORDS.search(squashed):
         hits.remove("investment_advice")
+    if "investment_advice" in hits and (_ORDER_INSTRUCTION.search(squashed) or _SCHEDULE.search(squashed)) \
+            and not _ASKS_ADVICE.search(squashed):
+        hits.remove("investment_advice")  # the learned check only: the patterns below keep their say
     # Whose data it is ("我的持仓" or "我老婆的持仓") n-grams cannot tell: a third party must be named.
     if "other_customer_data" in hits and not _third_party(squashed, customer_id):
         hits.remove("other_customer_data")
@@ -262,6 +265,16 @@ def _input_rules(text: str, customer_id: str | None, model: RuleClassifier | Non
     if reading is not None:  # a refusal or an alarm needs only one reader to see it
         hits += [r for r in reading.rules if r not in hits]
     return hits
+
+
+# An order instruction ("招行 43 买500股", "买半导体ETF 1000股 市价") is the customer's own decision, and a
+# schedule question ("明天几点开盘") asks about the market's hours: neither asks for advice, whatever the
+# learned check's n-grams suggest. Words of prediction or recommendation keep the finding.
+_ORDER_INSTRUCTION = re.compile(r"(?:买|卖|挂)[^，。？?]{0,12}\d+\s*(?:股|手)|\d+\s*(?:股|手)[^，。？?]{0,8}(?:买|卖|市价|挂)|"
+                                r"(?:买|卖)[^，。？?]{0,10}(?:市价|限价)")
+_SCHEDULE = re.compile(r"几点|开盘|收盘|开市|休市|交易时间|能下单|能交易|还能下单|能先挂")
+_ASKS_ADVICE = re.compile(r"推荐|建议|会涨|会跌|能涨|要涨|要跌|涨不涨|该买|该卖|买什么|买啥|哪只|哪个好|稳赚|必涨|内幕|牛股|"
+                          r"金股|预测|涨停板敢死|翻倍")
 
 
 def _stands_in_education(rule: str, text: str) -> bool:

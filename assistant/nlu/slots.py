@@ -64,6 +64,7 @@ _AMOUNTS = (
     re.compile(r"(\d+(?:\.\d+)?|[一二两三四五六七八九十百]+)\s*(万)"),
     re.compile(r"(\d+(?:\.\d+)?|[一二两三四五六七八九十]+)\s*(千)(?!\s*天)"),
     re.compile(rf"({_NUM})\s*(?:元|块)"),
+    re.compile(r"借出?\s*(\d{4,}(?:\.\d+)?)(?![\d.]|\s*天)"),  # 借出15500: a sum lent, at least 1,000
 )
 
 

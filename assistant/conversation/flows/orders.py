@@ -216,10 +216,10 @@ PLACE_ORDER = Flow(
         Step("account_active", account_active),
         Collect("security", lambda turn, slots: which_security(slots, "交易", turn),
                 action=lambda turn, slots: "clarify" if _vague_security(turn, slots) else "ask_for_slot"),
+        Step("read_bare_numbers", _read_bare_numbers),  # before any question, so the answer keeps them
         Step("confirm_sound_alike", _check_security),
         Collect("side", lambda turn, slots: f"请问您要买入还是卖出{slots['security']['name']}？"),
         Step("check_holding", _check_holding),
-        Step("read_bare_numbers", _read_bare_numbers),
         Collect("quantity", _ask_quantity, filled=_has_quantity),
         Collect("price", _ask_price, filled=lambda slots: bool(slots.get("price_type"))),
         Step("preview", _preview),
