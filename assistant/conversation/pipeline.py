@@ -32,6 +32,7 @@ from assistant.conversation.store import (
     ConversationNotFound,
     ConversationStore,
     DialogueState,
+    Refusal,
 )
 from assistant.conversation.turn import Services, TurnContext, pending_out
 from assistant.domain import Handoff, Reply, Turn
@@ -306,6 +307,8 @@ class ConversationPipeline:
         else:  # refuse, or answer a question about a rule with the guard's own explanation
             reply = ctx.reply(label, "refuse" if decision.handling == "refuse" else "small_talk",
                               notice + (decision.reply or ""))
+            if decision.handling == "refuse":  # "为什么" then hears the same reason, not "out of scope"
+                state.last_refusal = Refusal(intent=label, reasons=[decision.reply or ""])
         reply.flags = decision.rules
         return reply
 
