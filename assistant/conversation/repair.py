@@ -28,7 +28,7 @@ _PUNCT = re.compile(r"[\s，,。.！!？?、~～…：:；;“”\"'‘’（）
 # "好的吧", "嗯对", "行", "可以吧" are not consent to trade: they get a read-back and the question again.
 _FILLER = re.compile(r"哦|噢|喔|嗯+|好的|好|行|是的|是|对的|对|没错|ok|OK|Ok|那就|那|就|吧|啊|呀|哈|了|请|麻烦|帮我|我|直接|"
                      r"谢谢|thanks|可以|没问题")
-_YES_CORE = re.compile(r"^(?:(?:确认|确定|下单|提交|执行)(?:下单|提交|委托|撤单|撤销|买入|卖出|借出|无误|执行|办理)?(?:的)?)+$")
+_YES_CORE = re.compile(r"^(?:(?:确认|确定|下单|提交|执行)(?:下单|提交|委托|撤单|撤销|撤|买入|卖出|买|卖|借出|无误|执行|办理)?(?:的)?)+$")
 # Withdrawal words: when one of these is in the message, it wins over everything else in it
 # ("确认……算了不买了" is a no). Only meaningful while something is pending or just done.
 _CANCEL = re.compile(
