@@ -243,8 +243,11 @@ class ConversationPipeline:
         security = (state.last_slots or {}).get("security") or ctx.parse.slots.filled().get("security")
         if security and security.get("match") != "pinyin":
             state.last_security = security
-        if reply.action != "refuse" and reply.action != "clarify" and reply.intent not in ("place_order",) \
-                and not repair.asks_why(ctx.text):
+        # A refusal stands (to be asked about, or corrected) until the conversation moves on: not while
+        # it is explained, clarified, or the same order is still asking for a detail.
+        stands = reply.action in ("refuse", "clarify") or repair.asks_why(ctx.text) or \
+            (reply.intent == "place_order" and reply.action == "ask_for_slot")
+        if not stands:
             state.last_refusal = None
         state.last_reply = reply.text
 
