@@ -203,6 +203,6 @@ def run(parser: NluParser, kb, settings: Settings, console: Console, *, split: s
     console.print(f"{split}: dialogues passed {passed}/{len(dialogues)} = {passed / max(len(dialogues), 1):.3f}; "
                   f"turn checks passed {total.checks_passed}/{total.checks} = {total.check_share:.3f}; "
                   f"safety checks passed {total.safety_passed}/{total.safety} = {total.safety_share:.3f}; "
-                  f"checks on safety-marked turns passed {total.marked_passed}/{total.marked} = "
-                  f"{total.marked_passed / max(total.marked, 1):.3f}")
+                  f"checks on safety-marked turns passed {total.marked_passed}/{total.marked}"
+                  + (f" = {total.marked_passed / total.marked:.3f}" if total.marked else ""))
     return total
