@@ -245,10 +245,7 @@ class SimulatedBrokerage:
 
     def place_order(self, customer_id: str, request: OrderRequest, idempotency_key: str) -> Order:
         with self.db.session() as s:
-            existing = s.scalars(select(SimOrder).where(SimOrder.idempotency_key == idempotency_key)).first()
-            if existing is not None:
-                if existing.customer_id != customer_id:
-                    raise BrokerageError("idempotency_conflict", "委托请求编号冲突，请重新发起。")
+            if (existing := self._by_key(s, customer_id, idempotency_key)) is not None:
                 return self._order_out(existing)
             self._customer_row(s, customer_id)
             now = self.now()
@@ -281,13 +278,8 @@ class SimulatedBrokerage:
                 filled_quantity=0, frozen_amount=Decimal("0"), idempotency_key=idempotency_key,
                 created_at=now, updated_at=now,
             )
-            s.add(order)
-            try:
-                s.flush()
-            except IntegrityError:  # the same confirmation raced in twice: return the first order
-                s.rollback()
-                existing = s.scalars(select(SimOrder).where(SimOrder.idempotency_key == idempotency_key)).one()
-                return self._order_out(existing)
+            if (first := self._add_once(s, order)) is not order:
+                return self._order_out(first)
             if session.open and self._marketable(order, q.last):
                 self._fill(s, order, q.last, now)
             elif order.side == "buy":  # open, or a 预埋单 held for the next session: the cash is set aside
@@ -295,6 +287,25 @@ class SimulatedBrokerage:
                 order.frozen_amount = amount + estimate_fees(sec, "buy", amount).total
                 account.frozen += order.frozen_amount
             return self._order_out(order)
+
+    @staticmethod
+    def _by_key(s: Session, customer_id: str, key: str) -> SimOrder | None:
+        """The order already placed under this idempotency key; another customer's key is a conflict."""
+        existing = s.scalars(select(SimOrder).where(SimOrder.idempotency_key == key)).first()
+        if existing is not None and existing.customer_id != customer_id:
+            raise BrokerageError("idempotency_conflict", "委托请求编号冲突，请重新发起。")
+        return existing
+
+    @staticmethod
+    def _add_once(s: Session, order: SimOrder) -> SimOrder:
+        """Insert the order; when the same confirmation raced in twice, the first one's order."""
+        s.add(order)
+        try:
+            s.flush()
+        except IntegrityError:
+            s.rollback()
+            return s.scalars(select(SimOrder).where(SimOrder.idempotency_key == order.idempotency_key)).one()
+        return order
 
     def _name(self, code: str) -> str:
         product = repo.BY_CODE.get(code)
@@ -311,10 +322,7 @@ class SimulatedBrokerage:
         if product is None:
             raise BrokerageError("unknown_security", f"{code} 不是国债逆回购代码。")
         with self.db.session() as s:
-            existing = s.scalars(select(SimOrder).where(SimOrder.idempotency_key == idempotency_key)).first()
-            if existing is not None:
-                if existing.customer_id != customer_id:
-                    raise BrokerageError("idempotency_conflict", "委托请求编号冲突，请重新发起。")
+            if (existing := self._by_key(s, customer_id, idempotency_key)) is not None:
                 return self._order_out(existing)
             self._customer_row(s, customer_id)
             now = self.now()
@@ -332,13 +340,8 @@ class SimulatedBrokerage:
             order = SimOrder(customer_id=customer_id, code=code, side="sell", quantity=int(amount), price_type="limit",
                              limit_price=rate, status="filled", filled_quantity=int(amount), frozen_amount=Decimal("0"),
                              idempotency_key=idempotency_key, created_at=now, updated_at=now)
-            s.add(order)
-            try:
-                s.flush()
-            except IntegrityError:  # the same confirmation raced in twice: return the first order
-                s.rollback()
-                existing = s.scalars(select(SimOrder).where(SimOrder.idempotency_key == idempotency_key)).one()
-                return self._order_out(existing)
+            if (first := self._add_once(s, order)) is not order:
+                return self._order_out(first)
             account.cash -= amount + fee
             s.add(SimTrade(order_id=order.id, customer_id=customer_id, code=code, side="sell", quantity=int(amount),
                            price=rate, amount=amount, fees=fee, traded_at=now))
