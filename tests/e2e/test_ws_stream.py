@@ -32,13 +32,21 @@ def _until(ws, kind: str) -> list[dict]:
             return events
 
 
+def _turn(ws) -> list[dict]:
+    """A turn's events: the reply, and the turn's two stored messages, pushed once the turn has
+    committed — before or after the reply, as the commit and the socket happen to interleave."""
+    events: list[dict] = []
+    while not (any(e["type"] == "reply" for e in events) and sum(e["type"] == "message" for e in events) >= 2):
+        events.append(ws.receive_json())
+    return events
+
+
 def test_a_turn_over_the_socket_gets_typing_its_messages_and_the_reply(client) -> None:
     cid = client.post("/v1/conversations", headers=ME).json()["id"]
     token = mint(client.app.state.settings, "100001")
     with client.websocket_connect(f"/v1/conversations/{cid}/stream?access_token={token}") as ws:
         ws.send_json({"type": "message", "text": "我的持仓"})
-        events = _until(ws, "reply")
-        events += [ws.receive_json(), ws.receive_json()]
+        events = _turn(ws)
     kinds = [e["type"] for e in events]
     assert kinds[0] == "typing" and "reply" in kinds
     messages = [e["message"] for e in events if e["type"] == "message"]
@@ -59,8 +67,7 @@ def test_a_message_sent_elsewhere_is_pushed_and_a_reconnect_replays_exactly_what
     with client.websocket_connect(f"/v1/conversations/{cid}/stream?after={last_seen}", headers=ME) as ws:
         replayed = [ws.receive_json() for _ in range(4)]
         ws.send_json({"type": "message", "text": "再见"})
-        later = _until(ws, "reply")
-        later += [ws.receive_json(), ws.receive_json()]
+        later = _turn(ws)
     ids = [e["message"]["id"] for e in replayed + later if e["type"] == "message"]
     assert ids == sorted(set(ids)) and min(ids) > last_seen and len(ids) == 6  # none lost, none twice
     assert [e["message"]["text"] for e in replayed][0] == "茅台多少钱"
