@@ -99,24 +99,7 @@ def decide(view: TurnView, state: DialogueState, min_confidence: float) -> Decis
     slots = {k: v for k, v in slots.items() if k not in ("repo", "repo_code", "tenor_days", "amount")} | \
         repo_slots(slots, text)
     slots = _with_last_side(view, state, slots)
-    ruled = True  # the label below comes from a rule of the message's own words, not the intent model's guess
-    if _repo_request(view, slots):
-        label = "reverse_repo"
-    elif _PERSON.search(text) and not not_a_request_for_person(text) and not informational(text):
-        label = "human_agent"
-    elif label in ("market_quote", "investment_advice_request", "place_order", "order_status", "out_of_scope") and \
-            not slots.get("security") and not slots.get("security_candidates") and _RULE_QUESTION.search(text) and \
-            not slots.get("quantity"):
-        label = "kb_question"
-    elif label == "investment_advice_request" and _WHAT_CAN_I_BUY.search(text) and not slots.get("security"):
-        label = "suitability_scope"
-    elif label not in ("cancel_order", "fees", "positions") and slots.get("security") and \
-            slots.get("side") and (slots.get("quantity") or slots.get("quantity_mode")) and not _QUESTION.search(text):
-        label = "place_order"  # 明天买工行一千股 七块: an order said whole, whatever else it sounded like
-    elif _ABROAD.search(text) and not slots.get("security") and (slots.get("side") or _QUESTION.search(text)):
-        label = "place_order"  # 买点美团 / 能买港股吗: the order flow says what we can and cannot do
-    else:
-        ruled = False
+    label, ruled = _ruled_label(view, label, slots)
     notice, settle, clear = "", None, set()
 
     pending = state.pending_action
@@ -221,6 +204,29 @@ def decide(view: TurnView, state: DialogueState, min_confidence: float) -> Decis
     if not carried and not ruled and intent.confidence < min_confidence and intent.source == "model":
         return Decision("repair", "low_confidence", notice=notice, settle=settle, clear=frozenset(clear))
     return Decision("flow", label, slots, notice, settle, frozenset(clear))
+
+
+def _ruled_label(view: TurnView, label: str, slots: dict) -> tuple[str, bool]:
+    """The label when the message's own words decide it, not the intent model's guess (True), or the
+    model's label unchanged (False): a repo, a request for a person, a rule question with no security
+    named, "what may I buy", an order said whole, a foreign name to trade."""
+    text = view.text
+    if _repo_request(view, slots):
+        return "reverse_repo", True
+    if _PERSON.search(text) and not not_a_request_for_person(text) and not informational(text):
+        return "human_agent", True
+    if label in ("market_quote", "investment_advice_request", "place_order", "order_status", "out_of_scope") and \
+            not slots.get("security") and not slots.get("security_candidates") and _RULE_QUESTION.search(text) and \
+            not slots.get("quantity"):
+        return "kb_question", True
+    if label == "investment_advice_request" and _WHAT_CAN_I_BUY.search(text) and not slots.get("security"):
+        return "suitability_scope", True
+    if label not in ("cancel_order", "fees", "positions") and slots.get("security") and \
+            slots.get("side") and (slots.get("quantity") or slots.get("quantity_mode")) and not _QUESTION.search(text):
+        return "place_order", True  # 明天买工行一千股 七块: an order said whole, whatever else it sounded like
+    if _ABROAD.search(text) and not slots.get("security") and (slots.get("side") or _QUESTION.search(text)):
+        return "place_order", True  # 买点美团 / 能买港股吗: the order flow says what we can and cannot do
+    return label, False
 
 
 def _settle_pending(view: TurnView, state: DialogueState, label: str, slots: dict,
