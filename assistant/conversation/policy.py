@@ -46,7 +46,8 @@ _HOW_TO_OPEN = re.compile(r"怎么开|如何开|怎么申请|在哪开|在哪里
 _PERSON = re.compile(r"转(?:个|到|接)?人工|人工客服|找(?:个)?人工|要人工|接人工|真人|人工服务")
 # A rule or schedule question the intent model may read as a quote, an order or advice when no security is named.
 _RULE_QUESTION = re.compile(r"几点|什么时候开|交易时间|开盘|收盘|开市|休市|开不开|开吗|涨跌|涨停|跌停|还能下单|能不能下单|"
-                            r"可以下单吗|能下单吗|能交易吗|手续费|怎么算|规则|最多涨|最多跌")
+                            r"可以下单吗|能下单吗|能交易吗|手续费|怎么算|规则|最多涨|最多跌|怎么买|怎么卖|如何买|如何卖|"
+                            r"怎么操作|怎么办理|最少|起点|门槛|起购")
 _WHAT_CAN_I_BUY = re.compile(r"我能买(什么|啥|哪些)|我可以买(什么|啥|哪些)|能买(什么|啥|哪些)|可以买(什么|啥|哪些)")
 # Securities listed outside our markets, named to buy or sell them.
 _ABROAD = re.compile(r"腾讯|美团|阿里巴巴|京东|小米|快手|网易|百度|拼多多|苹果|特斯拉|英伟达|微软|谷歌|亚马逊|"
@@ -213,6 +214,8 @@ def _ruled_label(view: TurnView, label: str, slots: dict) -> tuple[str, bool]:
     text = view.text
     if _repo_request(view, slots):
         return "reverse_repo", True
+    if view.parse.slots.repo and _QUESTION.search(text) and not slots.get("amount"):
+        return "kb_question", True  # 逆回购怎么买 最少要多少钱: a question about repos, whatever it resembled
     if _PERSON.search(text) and not not_a_request_for_person(text) and not informational(text):
         return "human_agent", True
     if label in ("market_quote", "investment_advice_request", "place_order", "order_status", "out_of_scope") and \

@@ -209,3 +209,8 @@ def test_a_withdrawal_that_asks_for_a_person_withdraws_and_hands_over(engine) ->
     reply = chat.say("算了你直接给我转个人工吧")
     assert reply.handoff is not None and "没有提交" in reply.text
     assert assistant_orders(engine, "100001") == []
+
+
+def test_a_visitor_asking_how_to_do_a_repo_is_not_told_to_sign_in(engine) -> None:
+    reply = Chat(engine, None).say("逆回购怎么买 最少要多少钱")
+    assert reply.intent == "kb_question" and "登录" not in reply.text
