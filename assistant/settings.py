@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import re
+import secrets
 from datetime import datetime, time
 from functools import lru_cache
 from pathlib import Path
@@ -209,3 +211,21 @@ class Settings(BaseSettings):
 @lru_cache
 def get_settings() -> Settings:
     return Settings()
+
+
+def local_secret(path: Path) -> str:
+    """A secret made once under var/ for the embedded defaults (the development JWT secret, the audit
+    chain's key when none is configured). Workers starting together agree: the first link wins, the
+    others read it; it never replaces a secret another worker already wrote."""
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+        tmp.write_text(secrets.token_urlsafe(48), encoding="utf-8")
+        tmp.chmod(0o600)
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            pass
+        finally:
+            tmp.unlink(missing_ok=True)
+    return path.read_text(encoding="utf-8").strip()

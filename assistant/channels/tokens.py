@@ -6,8 +6,6 @@ token cannot choose its own ("alg": "none", or HS256 signed with the RS256 publi
 
 from __future__ import annotations
 
-import os
-import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from functools import lru_cache
@@ -15,7 +13,7 @@ from pathlib import Path
 
 import jwt
 
-from assistant.settings import Settings
+from assistant.settings import Settings, local_secret
 
 
 class TokenError(Exception):
@@ -34,20 +32,8 @@ def _dev_secret(settings: Settings) -> str:
 
 @lru_cache(maxsize=8)
 def _dev_secret_at(path: Path) -> str:
-    """A development secret made once under var/ (never used in production); read once per process,
-    not on every request. Workers starting together agree: the first link wins, the others read it."""
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-        tmp.write_text(secrets.token_urlsafe(48), encoding="utf-8")
-        tmp.chmod(0o600)
-        try:
-            os.link(tmp, path)  # atomic, and never replaces a secret another worker already wrote
-        except FileExistsError:
-            pass
-        finally:
-            tmp.unlink(missing_ok=True)
-    return path.read_text(encoding="utf-8").strip()
+    """The development secret (never used in production), read once per process, not on every request."""
+    return local_secret(path)
 
 
 def verification_key(settings: Settings) -> str | None:

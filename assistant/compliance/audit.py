@@ -25,8 +25,6 @@ import hashlib
 import hmac
 import json
 import logging
-import os
-import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -36,7 +34,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from assistant.compliance.pii import mask_pii
-from assistant.settings import Settings
+from assistant.settings import Settings, local_secret
 from assistant.storage import AuditHead, AuditRecord, Database
 
 log = logging.getLogger(__name__)
@@ -104,25 +102,9 @@ def audit_keys(settings: Settings) -> AuditKeys:
     else:
         if settings.environment == "production":
             log.warning("ASSISTANT_AUDIT_HMAC_KEY is not set: the audit chain uses a key generated under var/")
-        current = _generated_key(settings.var_dir / "audit" / "hmac-key")
+        current = local_secret(settings.var_dir / "audit" / "hmac-key").encode("utf-8")
     previous = tuple(k.get_secret_value().encode("utf-8") for k in settings.audit_hmac_previous_keys)
     return AuditKeys(current, previous, settings.audit_unkeyed_through)
-
-
-def _generated_key(path) -> bytes:
-    """Made once; workers starting together agree (the first link wins, the others read it)."""
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-        tmp.write_text(secrets.token_urlsafe(48), encoding="utf-8")
-        tmp.chmod(0o600)
-        try:
-            os.link(tmp, path)
-        except FileExistsError:
-            pass
-        finally:
-            tmp.unlink(missing_ok=True)
-    return path.read_text(encoding="utf-8").strip().encode("utf-8")
 
 
 def _head_signature(key: bytes, head: dict) -> str:
