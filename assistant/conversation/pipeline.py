@@ -15,6 +15,7 @@ from collections.abc import Callable
 
 from assistant.compliance import (
     QUOTE_DISCLOSURE,
+    REFUSAL_LEADS,
     RISK_DISCLOSURE,
     AuditEvent,
     InputDecision,
@@ -38,11 +39,15 @@ from assistant.conversation.turn import Services, TurnContext, pending_out
 from assistant.domain import Handoff, Reply, Turn
 from assistant.handoff import judged_view, learned_view
 from assistant.handoff import texts as H
+from assistant.rag import FaqMatch
 from assistant.storage import Conversation
 from assistant.tools import BrokerageError
 
 MIN_CONFIDENCE = 0.5
 READBACK_CONFIDENCE = 0.5  # a spoken order transcribed with less confidence is read back first
+# A question short or elliptical enough to lean on the one before: "收益怎么算", "那北交所呢", "要啥条件".
+_ELLIPTICAL = re.compile(r"^.{1,12}$|^(那|还有|那么|另外|然后|再问)|呢[?？]?$")
+_KNOWLEDGE_INTENTS = {"kb_question", "open_permission", "fees", "risk_assessment"}
 _FREE_TEXT = {"answer_from_kb"}  # replies whose words are not all ours: the learned check reads them
 _INVESTMENT_CONTENT = re.compile(r"基金|理财|股票|债券|可转债|期权|融资融券|融券|两融|科创板|创业板|北交所|ETF|收益|投资")
 _NEGATION = re.compile(r"不|别|没|否|错|改|算了|取消")
@@ -140,6 +145,8 @@ class ConversationPipeline:
                 return self._while_agent(conv, turn, now)
             state = DialogueState.model_validate(conv.state or {})
             decision, ctx = self._inbound(conv, turn, now)
+            if decision.handling == "refuse" and self._standard_question(ctx, state, decision):
+                decision = InputDecision(decision.masked, [], "answer", judged=decision.judged)
             ctx.on_partial = on_partial
             # The judge's reading of the message, when it gave one, stands in for the learned handoff check.
             ctx.learned = judged_view(decision.judged.handoff) if decision.judged is not None else \
@@ -170,8 +177,9 @@ class ConversationPipeline:
             return reply
 
     def _decide_and_act(self, ctx: TurnContext, state: DialogueState) -> Reply:
+        ctx.faq, asked = self._faq_reading(ctx, state)
         view = TurnView(text=ctx.text, parse=ctx.parse, now=ctx.now, signed_in=ctx.customer_id is not None,
-                        learned=ctx.learned)
+                        learned=ctx.learned, faq=ctx.faq)
         decision = decide(view, state, self.min_confidence)
         pending = state.pending_action
         if decision.settle is not None and pending is not None:
@@ -193,7 +201,24 @@ class ConversationPipeline:
                               "请接着告诉我需要的信息，或回复“取消”放弃。"
         if decision.notice:
             reply.text = decision.notice + reply.text
+        # "创业板" then "那怎么开通": the next short question is read with this one.
+        state.last_question = asked if reply.action == "answer_from_kb" or reply.intent in _KNOWLEDGE_INTENTS else None
         return reply
+
+    def _faq_reading(self, ctx: TurnContext, state: DialogueState) -> tuple[FaqMatch | None, str]:
+        """The standard question this message asks, and the question as read: a short follow-up
+        ("收益怎么算", "那北交所呢") is read together with the question answered just before it."""
+        kb = self.services.kb()
+        if kb is None or kb.faq is None:
+            return None, ctx.text
+        alone = kb.faq_match(ctx.text)
+        previous = state.last_question
+        if previous and _ELLIPTICAL.search(ctx.text):
+            joined_text = f"{previous}，{ctx.text}"
+            joined = kb.faq_match(joined_text)
+            if joined is not None and (alone is None or joined.score >= alone.score - 0.01):
+                return joined, joined_text
+        return alone, ctx.text
 
     def _act(self, ctx: TurnContext, state: DialogueState, decision: Decision, pending, was_asking: bool) -> Reply:
         if decision.kind == "execute":
@@ -293,6 +318,21 @@ class ConversationPipeline:
         self.store.save_turn(conv.id, state, messages, now, audit=(self.audit, ctx.audit))
         return reply
 
+    def _standard_question(self, ctx: TurnContext, state: DialogueState, decision: InputDecision) -> bool:
+        """A refusal only the learned input check made, of a message that closely matches a standard
+        question ("收盘前最后三分钟能撤单吗"): the FAQ answers it. A pattern's refusal, or a judge's,
+        stands (a hostile request keeps its refusal; the reply then says what the FAQ says about it)."""
+        if decision.judged is not None:
+            return False
+        if inspect_input(ctx.text, customer_id=ctx.customer_id).handling == "refuse":
+            return False  # the patterns alone refuse it
+        faq, _ = self._faq_reading(ctx, state)
+        if faq is None:
+            return False
+        ctx.record("guard", actor="system", stage="input", handling="answer", overruled=decision.rules,
+                   faq=faq.entry.id)
+        return True
+
     def _guard_reply(self, ctx: TurnContext, state: DialogueState, decision: InputDecision) -> Reply:
         """The input guard answers by itself: nothing of the request is acted on, a pending order is dropped."""
         notice = ""
@@ -306,7 +346,15 @@ class ConversationPipeline:
         label = ctx.parse.intent.label  # the intent stays the classifier's reading; the guard's rules are the flags
         if decision.handling == "escalate":
             reply = ctx.reply(label, "escalate", notice + (decision.reply or ""),
-                              handoff=Handoff(reason="fraud_victim", priority=decision.priority or "urgent"))
+                              handoff=Handoff(reason="crisis" if "crisis" in decision.rules else "fraud_victim",
+                                              priority=decision.priority or "urgent"))
+        elif decision.handling == "refuse" and decision.rules[0] in REFUSAL_LEADS and \
+                (faq := self._faq_reading(ctx, state)[0]) is not None:
+            # A specific refusal: what we cannot do, then what the customer needs to know about it
+            # (not principal-protected; illegal; leverage can lose more than the principal).
+            ctx.faq = faq
+            reply = ctx.reply(label, "refuse", notice + REFUSAL_LEADS[decision.rules[0]] + "\n" + faq.entry.answer,
+                              citations=faq.entry.cited())
         else:  # refuse, or answer a question about a rule with the guard's own explanation
             reply = ctx.reply(label, "refuse" if decision.handling == "refuse" else "small_talk",
                               notice + (decision.reply or ""))

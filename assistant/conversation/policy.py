@@ -33,6 +33,7 @@ from assistant.handoff import (
     not_a_request_for_person,
 )
 from assistant.nlu import chinese_to_number
+from assistant.rag import FaqMatch
 
 # Questions and look-ups that may be asked while an order waits, without dropping it.
 DIGRESSIONS = frozenset({"account_balance", "positions", "order_status", "trade_history", "market_quote",
@@ -65,6 +66,7 @@ _SLOT_KEYS = {
     "tenor_days": ("tenor_days", "repo_code", "amount", "exchange"),
     "amount": ("amount", "tenor_days", "repo_code", "exchange"),
 }
+_YIELD_QUESTION = re.compile(r"(利息|收益|能赚|赚多少|能拿|拿多少|几天)")
 _REPO_VERB = re.compile(r"买|做|借出|来一?笔|办|下单|帮我|我要|我想|想要|投|弄")
 # A reverse repo asked about rather than requested: "逆回购怎么买 最少要多少钱".
 _QUESTION = re.compile(r"怎么|如何|什么|啥|吗|嘛|？|\?|多少|哪些|哪个|规则|为什么|为啥|能不能|可不可以|是不是|区别|几点|"
@@ -80,6 +82,7 @@ class TurnView:
     now: datetime
     signed_in: bool
     learned: LearnedView = field(default_factory=LearnedView)
+    faq: FaqMatch | None = None  # the standard question the message matched, if one did
 
 
 @dataclass(frozen=True)
@@ -214,10 +217,13 @@ def _ruled_label(view: TurnView, label: str, slots: dict) -> tuple[str, bool]:
     text = view.text
     if _repo_request(view, slots):
         return "reverse_repo", True
-    if view.parse.slots.repo and _QUESTION.search(text) and not slots.get("amount"):
-        return "kb_question", True  # 逆回购怎么买 最少要多少钱: a question about repos, whatever it resembled
+    if view.parse.slots.repo and _QUESTION.search(text) and (not slots.get("amount") or _YIELD_QUESTION.search(text)):
+        # 逆回购怎么买 最少要多少钱 / 10万买1天 年化2% 能拿多少利息: a question about repos, whatever it resembled
+        return "kb_question", True
     if _PERSON.search(text) and not not_a_request_for_person(text) and not informational(text):
         return "human_agent", True
+    if _defers_to_knowledge(view, label, slots):
+        return "kb_question", True
     if label in ("market_quote", "investment_advice_request", "place_order", "order_status", "out_of_scope") and \
             not slots.get("security") and not slots.get("security_candidates") and _RULE_QUESTION.search(text) and \
             not slots.get("quantity"):
@@ -230,6 +236,33 @@ def _ruled_label(view: TurnView, label: str, slots: dict) -> tuple[str, bool]:
     if _ABROAD.search(text) and not slots.get("security") and (slots.get("side") or _QUESTION.search(text)):
         return "place_order", True  # 买点美团 / 能买港股吗: the order flow says what we can and cannot do
     return label, False
+
+
+# What needs the customer's own account: a look-up, an order, a cancellation.
+_ACCOUNT_LABELS = frozenset({"account_balance", "positions", "order_status", "trade_history", "account_opening_status",
+                             "place_order", "cancel_order"})
+# Answered by their own flows, which use the knowledge themselves (conditions beside the customer's status).
+_KNOWLEDGE_FLOWS = frozenset({"kb_question", "fees", "open_permission", "risk_assessment", "suitability_scope",
+                              "human_agent", "complaint", "reverse_repo", "greeting", "goodbye"})
+# The customer's own account or a request to act, rather than a question about how things work.
+_OWN_ACCOUNT = re.compile(r"我的|我账户|我帐户|我户|我这(边|里)?(的)?(钱|股|单|账)|帮我|给我|替我|我(现在|目前|今天|刚才|刚刚)?(有|还有|买了|卖了|持有|下了|挂了)")
+_HOW = re.compile(r"怎么|如何|咋|什么|啥|为什么|为啥|规则|流程|步骤|条件|要求|多久|多长|多少|几|哪里|在哪|还是|吗|么|嘛|？|\?")
+
+
+def _defers_to_knowledge(view: TurnView, label: str, slots: dict) -> bool:
+    """A rule or how-to question is answered from the knowledge whatever action it resembles: when the
+    FAQ has its standard question, or when a visitor asks about what needs an account. Never for an
+    order said whole, a named security's quote, or a signed-in customer asking about their own account."""
+    if label in _KNOWLEDGE_FLOWS:
+        return False
+    if slots.get("security") or slots.get("security_candidates") or slots.get("order_id") or slots.get("quantity"):
+        return False
+    own = bool(_OWN_ACCOUNT.search(view.text))
+    if view.signed_in and label in _ACCOUNT_LABELS and own:
+        return False
+    if view.faq is not None:
+        return not (view.signed_in and label in _ACCOUNT_LABELS and not _HOW.search(view.text))
+    return not view.signed_in and label in _ACCOUNT_LABELS and bool(_HOW.search(view.text)) and not own
 
 
 def _settle_pending(view: TurnView, state: DialogueState, label: str, slots: dict,
@@ -379,8 +412,8 @@ def _repo_request(view: TurnView, slots: dict) -> bool:
         return True  # "我要做逆回购": the flow asks for the tenor and the amount
     if not (slots.get("repo_code") or slots.get("tenor_days") or slots.get("amount")):
         return False
-    if _QUESTION.search(view.text) and not slots.get("amount"):
-        return False
+    if _QUESTION.search(view.text) and (not slots.get("amount") or _YIELD_QUESTION.search(view.text)):
+        return False  # "最少要多少钱", "10万买1天能拿多少利息": asked about, not asked for
     if named:
         return True
     return bool(slots.get("tenor_days") and slots.get("amount")) and not slots.get("security")

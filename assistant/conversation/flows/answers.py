@@ -22,7 +22,7 @@ def kb_reply(turn: TurnContext, label: str, prefix: str = "", suffix: str = "") 
     kb = turn.services.kb()
     if kb is None or not kb.ready:
         return turn.reply(label, "answer_from_kb", prefix + T.KB_NOT_READY)
-    answer = kb.answer(turn.text, on_text=_guarded_stream(turn, prefix))
+    answer = kb.answer(turn.text, on_text=_guarded_stream(turn, prefix), faq=turn.faq)
     if not answer.found:
         return turn.reply(label, "answer_from_kb", prefix + answer.text)
     return turn.reply(label, "answer_from_kb", prefix + answer.text + suffix, citations=answer.citations)
@@ -77,12 +77,12 @@ def _permission(turn: TurnContext, state: DialogueState, slots: dict) -> Reply:
     if slots.get("permission"):
         state.last_permission = slots["permission"]
     if turn.customer_id is None:
-        reply = kb_reply(turn, "open_permission", suffix="\n登录后我可以对照您的账户情况，告诉您是否满足开通条件。")
+        reply = kb_reply(turn, "open_permission", suffix="\n已在明川证券开户的，用本人账号登录明川证券 App 再问我，我可以逐项对照您的账户，告诉您已满足哪些、还差多少。")
         if not reply.citations or _ABOUT_ME.search(turn.text):
             # "那我能开吗": whether this visitor qualifies is in their account; the rules are what we can say.
             rules = (reply.text + "\n") if reply.citations else ""
-            reply.text = rules + ("您本人是否满足开通条件，要看账户的日均资产、交易经验和风险测评结果。请先登录明川证券 App，"
-                                  "登录后我可以逐项对照，告诉您已满足哪些、还差多少。")
+            reply.text = rules + ("您本人是否满足开通条件，要看账户的日均资产、交易经验和风险测评结果。已在明川证券开户的，"
+                                  "在 App 内向我咨询时，我可以逐项对照您的账户，告诉您已满足哪些、还差多少。")
         return reply
     items = turn.tools()["check_permission_eligibility"].invoke({"permission": slots.get("permission")})
     text = T.permissions_text(items)
@@ -94,7 +94,7 @@ def _permission(turn: TurnContext, state: DialogueState, slots: dict) -> Reply:
 def _suitability_scope(turn: TurnContext, state: DialogueState, slots: dict) -> Reply:
     """"我能买什么" asks the customer's matching range, not for a pick: the range, never a product."""
     if turn.customer_id is None:
-        return kb_reply(turn, "risk_assessment", suffix="\n登录后我可以按您本人的测评结果告诉您可购买的风险等级范围。")
+        return kb_reply(turn, "risk_assessment", suffix="\n已在明川证券开户的，用本人账号登录明川证券 App 再问我，我可以按您本人的测评结果告诉您可购买的风险等级范围。")
     r = turn.tools()["get_risk_profile"].invoke({})
     text = T.risk_text(r)
     if r.level and not r.expired:
@@ -104,7 +104,7 @@ def _suitability_scope(turn: TurnContext, state: DialogueState, slots: dict) -> 
 
 
 def _risk_question(turn: TurnContext, state: DialogueState, slots: dict) -> Reply:
-    return kb_reply(turn, "risk_assessment", suffix="\n如需查询您本人的测评结果，请先登录。")
+    return kb_reply(turn, "risk_assessment", suffix="\n已在明川证券开户的，用本人账号登录明川证券 App 再问我，我可以直接查询您本人的测评结果和有效期。")
 
 
 def _fixed(label: str, action: str, text: str, handoff: Handoff | None = None):
