@@ -38,6 +38,7 @@ DATASETS = Path(__file__).resolve().parent / "datasets"
 NOW = "2026-11-25T10:30:00+08:00"  # a Wednesday morning, continuous trading
 _SENTENCE = re.compile(r"[^。！？!?；;\n]+")
 _CITATION = re.compile(r"\[\d{1,2}\]")
+_FIGURES = re.compile(r"\d+(?:[.,]\d+)*")
 
 
 def load(split: str) -> list[dict]:
@@ -56,9 +57,12 @@ def has_fact(text: str, spellings: list[str]) -> bool:
 
 
 def repeated_sentences(text: str) -> list[str]:
-    """Sentences that say again what an earlier one said (near-identical, 12 characters or more)."""
+    """Sentences that say again what an earlier one said: near-identical (12 characters or more) and
+    with the same figures (parallel rules with different figures — 科创板 10 万股, 创业板 30 万股 — are not
+    repeats)."""
     sentences = [s.strip() for s in _SENTENCE.findall(_CITATION.sub("", text)) if len(s.strip()) >= 12]
-    return [b for i, b in enumerate(sentences) for a in sentences[:i] if fuzz.ratio(a, b) >= 85]
+    return [b for i, b in enumerate(sentences) for a in sentences[:i]
+            if fuzz.ratio(a, b) >= 85 and _FIGURES.findall(a) == _FIGURES.findall(b)]
 
 
 @dataclass

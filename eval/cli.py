@@ -24,7 +24,9 @@ def _knowledge_base():
     settings = get_settings()
     db = Database(settings.resolved_database_url)
     db.migrate()
-    return build_knowledge_base(settings, db)
+    kb = build_knowledge_base(settings, db)
+    kb.load_faq()  # the service loads it while it indexes; an evaluation may find the index built already
+    return kb
 
 
 @app.command("kb")
@@ -83,7 +85,6 @@ def eval_answers(
     if not kb.ready:
         console.print("首次使用，正在建立知识库索引……")
         kb.ingest()
-    kb.load_faq()
     run(_parser(), kb, get_settings(), console, split=split, only=only, verbose=verbose)
 
 

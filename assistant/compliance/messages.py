@@ -60,6 +60,12 @@ CRISIS_SUPPORT = (
     "或者告诉身边的家人、朋友，请他们陪着您。"
 )
 
+# After the FAQ's answer to the scam the customer describes: what to do now, and that a person is coming.
+FRAUD_ESCALATION_TAIL = (
+    "如果已经转账、付款或把验证码和密码告诉了对方，请立即拨打 110 报警或 96110 反诈专线，并保留聊天记录和转账凭证。"
+    "我已为您优先转接人工客服，请稍候。"
+)
+
 CREDENTIAL_WARNING = (
     "温馨提示：为保障账户安全，请不要在对话中发送密码或验证码，我们的工作人员也不会向您索要。"
     "您发送的内容已做遮盖处理，原文不会被保存；如担心泄露，请尽快在 App「我的—安全中心」修改密码。\n"

@@ -14,6 +14,7 @@ import re
 from collections.abc import Callable
 
 from assistant.compliance import (
+    FRAUD_ESCALATION_TAIL,
     QUOTE_DISCLOSURE,
     REFUSAL_LEADS,
     RISK_DISCLOSURE,
@@ -47,6 +48,11 @@ MIN_CONFIDENCE = 0.5
 READBACK_CONFIDENCE = 0.5  # a spoken order transcribed with less confidence is read back first
 # A question short or elliptical enough to lean on the one before: "收益怎么算", "那北交所呢", "要啥条件".
 _ELLIPTICAL = re.compile(r"^.{1,12}$|^(那|还有|那么|另外|然后|再问)|呢[?？]?$")
+# What a follow-up may ask the same question of: boards, markets and products.
+_SUBJECTS = re.compile(r"港股通|沪股通|深股通|A股|港股|美股|沪市|深市|主板|科创板|创业板|北交所|新三板|可转债|ETF|LOF|国债逆回购|逆回购|"
+                       r"货币基金|债券基金|股票型基金|场外基金|基金|融资融券|两融|新股|ST股?|个人养老金")
+_ABOUT_ANOTHER = re.compile(r"^(?:那|那么|还有)?\s*(" + _SUBJECTS.pattern + r")(?:的|里的|那边)?\s*(?:呢)?[,，\s]*(?:怎么样|怎么算|也?一样吗|也?是这样吗)?[?？]?$")
+_SCAM_TOPICS = {"fraud", "security"}  # FAQ topics about scams and account takeover
 _KNOWLEDGE_INTENTS = {"kb_question", "open_permission", "fees", "risk_assessment"}
 _FREE_TEXT = {"answer_from_kb"}  # replies whose words are not all ours: the learned check reads them
 _INVESTMENT_CONTENT = re.compile(r"基金|理财|股票|债券|可转债|期权|融资融券|融券|两融|科创板|创业板|北交所|ETF|收益|投资")
@@ -54,6 +60,19 @@ _NEGATION = re.compile(r"不|别|没|否|错|改|算了|取消")
 # Spoken turns that read the customer's account or act on it; below the floor they are read back first.
 _ACCOUNT_INTENTS = {"place_order", "cancel_order", "account_balance", "positions", "order_status", "trade_history",
                     "account_opening_status", "risk_assessment"}
+
+
+def _follow_up(previous: str, text: str) -> str:
+    """The question a follow-up asks: "那北交所的呢" after "股票一天最多涨多少" asks it of 北交所, and
+    "那A股呢" after "港股通印花税多少" asks it of A股 instead of 港股通."""
+    about = _ABOUT_ANOTHER.match(text.strip())
+    if about is not None:
+        other = about.group(1)
+        named = [w for w in _SUBJECTS.findall(previous) if w != other]
+        if named:
+            return previous.replace(named[0], other, 1)
+        return other + previous
+    return f"{previous}，{text}"
 
 
 class ConversationPipeline:
@@ -145,7 +164,7 @@ class ConversationPipeline:
                 return self._while_agent(conv, turn, now)
             state = DialogueState.model_validate(conv.state or {})
             decision, ctx = self._inbound(conv, turn, now)
-            if decision.handling == "refuse" and self._standard_question(ctx, state, decision):
+            if decision.handling in ("refuse", "escalate") and self._standard_question(ctx, state, decision):
                 decision = InputDecision(decision.masked, [], "answer", judged=decision.judged)
             ctx.on_partial = on_partial
             # The judge's reading of the message, when it gave one, stands in for the learned handoff check.
@@ -178,6 +197,7 @@ class ConversationPipeline:
 
     def _decide_and_act(self, ctx: TurnContext, state: DialogueState) -> Reply:
         ctx.faq, asked = self._faq_reading(ctx, state)
+        ctx.question = asked
         view = TurnView(text=ctx.text, parse=ctx.parse, now=ctx.now, signed_in=ctx.customer_id is not None,
                         learned=ctx.learned, faq=ctx.faq)
         decision = decide(view, state, self.min_confidence)
@@ -214,7 +234,7 @@ class ConversationPipeline:
         alone = kb.faq_match(ctx.text)
         previous = state.last_question
         if previous and _ELLIPTICAL.search(ctx.text):
-            joined_text = f"{previous}，{ctx.text}"
+            joined_text = _follow_up(previous, ctx.text)
             joined = kb.faq_match(joined_text)
             if joined is not None and (alone is None or joined.score >= alone.score - 0.01):
                 return joined, joined_text
@@ -322,13 +342,13 @@ class ConversationPipeline:
         """A refusal only the learned input check made, of a message that closely matches a standard
         question ("收盘前最后三分钟能撤单吗"): the FAQ answers it. A pattern's refusal, or a judge's,
         stands (a hostile request keeps its refusal; the reply then says what the FAQ says about it)."""
-        if decision.judged is not None:
+        if decision.judged is not None or "crisis" in decision.rules:
             return False
-        if inspect_input(ctx.text, customer_id=ctx.customer_id).handling == "refuse":
-            return False  # the patterns alone refuse it
+        if inspect_input(ctx.text, customer_id=ctx.customer_id).handling == decision.handling:
+            return False  # the patterns alone decide the same
         faq, _ = self._faq_reading(ctx, state)
-        if faq is None:
-            return False
+        if faq is None or (decision.handling == "escalate" and faq.entry.topic in _SCAM_TOPICS):
+            return False  # a possible scam victim keeps the person the learned check called
         ctx.record("guard", actor="system", stage="input", handling="answer", overruled=decision.rules,
                    faq=faq.entry.id)
         return True
@@ -344,7 +364,14 @@ class ConversationPipeline:
         state.pending_slot = state.pending_readback = state.pending_security = None
         state.last_intent, state.last_slots = None, {}
         label = ctx.parse.intent.label  # the intent stays the classifier's reading; the guard's rules are the flags
-        if decision.handling == "escalate":
+        faq = self._faq_reading(ctx, state)[0] if decision.handling == "escalate" and "crisis" not in decision.rules \
+            else None
+        if faq is not None and faq.entry.topic in _SCAM_TOPICS:
+            # The scam the customer describes, answered as the FAQ does, then what to do now; a person is coming.
+            ctx.faq = faq
+            reply = ctx.reply(label, "escalate", notice + faq.entry.answer + "\n" + FRAUD_ESCALATION_TAIL,
+                              citations=faq.entry.cited(), handoff=Handoff(reason="fraud_victim", priority="urgent"))
+        elif decision.handling == "escalate":
             reply = ctx.reply(label, "escalate", notice + (decision.reply or ""),
                               handoff=Handoff(reason="crisis" if "crisis" in decision.rules else "fraud_victim",
                                               priority=decision.priority or "urgent"))

@@ -69,7 +69,7 @@ _SLOT_KEYS = {
 _YIELD_QUESTION = re.compile(r"(利息|收益|能赚|赚多少|能拿|拿多少|几天)")
 _REPO_VERB = re.compile(r"买|做|借出|来一?笔|办|下单|帮我|我要|我想|想要|投|弄")
 # A reverse repo asked about rather than requested: "逆回购怎么买 最少要多少钱".
-_QUESTION = re.compile(r"怎么|如何|什么|啥|吗|嘛|？|\?|多少|哪些|哪个|规则|为什么|为啥|能不能|可不可以|是不是|区别|几点|"
+_QUESTION = re.compile(r"怎么|如何|什么|啥|吗|嘛|？|\?|多少|哪些|哪个|规则|为什么|为啥|能不能|可不可以|是不是|区别|几点|几天|"
                        r"时间|哪天|了没|没有$|没$")
 
 
@@ -217,7 +217,8 @@ def _ruled_label(view: TurnView, label: str, slots: dict) -> tuple[str, bool]:
     text = view.text
     if _repo_request(view, slots):
         return "reverse_repo", True
-    if view.parse.slots.repo and _QUESTION.search(text) and (not slots.get("amount") or _YIELD_QUESTION.search(text)):
+    if view.parse.slots.repo and (_QUESTION.search(text) or "还是" in text) and \
+            (not view.signed_in or not slots.get("amount") or _YIELD_QUESTION.search(text)):
         # 逆回购怎么买 最少要多少钱 / 10万买1天 年化2% 能拿多少利息: a question about repos, whatever it resembled
         return "kb_question", True
     if _PERSON.search(text) and not not_a_request_for_person(text) and not informational(text):
@@ -241,6 +242,7 @@ def _ruled_label(view: TurnView, label: str, slots: dict) -> tuple[str, bool]:
 # What needs the customer's own account: a look-up, an order, a cancellation.
 _ACCOUNT_LABELS = frozenset({"account_balance", "positions", "order_status", "trade_history", "account_opening_status",
                              "place_order", "cancel_order"})
+_LOOKUPS = frozenset({"account_balance", "positions", "order_status", "trade_history", "account_opening_status"})
 # Answered by their own flows, which use the knowledge themselves (conditions beside the customer's status).
 _KNOWLEDGE_FLOWS = frozenset({"kb_question", "fees", "open_permission", "risk_assessment", "suitability_scope",
                               "human_agent", "complaint", "reverse_repo", "greeting", "goodbye"})
@@ -255,10 +257,13 @@ def _defers_to_knowledge(view: TurnView, label: str, slots: dict) -> bool:
     order said whole, a named security's quote, or a signed-in customer asking about their own account."""
     if label in _KNOWLEDGE_FLOWS:
         return False
-    if slots.get("security") or slots.get("security_candidates") or slots.get("order_id") or slots.get("quantity"):
+    if slots.get("security") or slots.get("security_candidates") or slots.get("order_id"):
         return False
+    asks = bool(_HOW.search(view.text))
+    if slots.get("quantity") and not asks:
+        return False  # "卖50股": an order short of its security, which the order flow asks for
     own = bool(_OWN_ACCOUNT.search(view.text))
-    if view.signed_in and label in _ACCOUNT_LABELS and own:
+    if view.signed_in and label in _LOOKUPS and own:
         return False
     if view.faq is not None:
         return not (view.signed_in and label in _ACCOUNT_LABELS and not _HOW.search(view.text))
@@ -408,12 +413,12 @@ def _repo_request(view: TurnView, slots: dict) -> bool:
     """A reverse repo to do now: named (逆回购, GC001) with an amount or a tenor and no question, or
     "10万的1天期" — a sum and a tenor in an order's words."""
     named = view.parse.slots.repo
-    if named and _REPO_VERB.search(view.text) and not _QUESTION.search(view.text):
+    if named and _REPO_VERB.search(view.text) and not _QUESTION.search(view.text) and "还是" not in view.text:
         return True  # "我要做逆回购": the flow asks for the tenor and the amount
     if not (slots.get("repo_code") or slots.get("tenor_days") or slots.get("amount")):
         return False
-    if _QUESTION.search(view.text) and (not slots.get("amount") or _YIELD_QUESTION.search(view.text)):
-        return False  # "最少要多少钱", "10万买1天能拿多少利息": asked about, not asked for
+    if _QUESTION.search(view.text) and (not view.signed_in or not slots.get("amount") or _YIELD_QUESTION.search(view.text)):
+        return False  # "最少要多少钱", "10万买1天能拿多少利息", a visitor's "不是10万起吗": asked about, not asked for
     if named:
         return True
     return bool(slots.get("tenor_days") and slots.get("amount")) and not slots.get("security")

@@ -49,6 +49,7 @@ class TurnContext:
     learned: LearnedView = field(default_factory=LearnedView)  # the learned handoff check's view of the text
     spoken_confidence: float | None = None  # set for a transcript: how sure the recogniser was
     faq: FaqMatch | None = None  # the standard question this one matched (read with the conversation's context)
+    question: str = ""  # the question as read: a short follow-up joined to the question before it
 
     @property
     def customer_id(self) -> str | None:

@@ -14,18 +14,32 @@ from assistant.conversation.store import DialogueState
 from assistant.conversation.turn import TurnContext
 from assistant.domain import Handoff, Reply
 from assistant.tools import estimate_fees
+from assistant.tools.examples import worked_example
 
 _ABOUT_ME = re.compile(r"我能|我可以|我够|我符合|我满足|我这|我的条件")
 
 
 def kb_reply(turn: TurnContext, label: str, prefix: str = "", suffix: str = "") -> Reply:
+    """The knowledge's answer; the customer's own figures, when the question gives them, worked
+    through first ("30万买1天期 年化3%" → the interest on 30万)."""
     kb = turn.services.kb()
     if kb is None or not kb.ready:
         return turn.reply(label, "answer_from_kb", prefix + T.KB_NOT_READY)
+    example = worked_example(turn.question or turn.text, turn.now.date())
+    if example:
+        prefix += example + "\n"
     answer = kb.answer(turn.text, on_text=_guarded_stream(turn, prefix), faq=turn.faq)
+    if example and _shown_in(example, answer.text):
+        prefix = prefix[: -len(example) - 1]  # the answer's own example is the customer's: say it once
     if not answer.found:
         return turn.reply(label, "answer_from_kb", prefix + answer.text)
     return turn.reply(label, "answer_from_kb", prefix + answer.text + suffix, citations=answer.citations)
+
+
+def _shown_in(example: str, answer: str) -> bool:
+    """Every result figure of the worked example is already in the answer."""
+    figures = set(re.findall(r"≈ ([\d,]+\.\d{2})", example))
+    return bool(figures) and all(f in answer or f.replace(",", "") in answer for f in figures)
 
 
 def _guarded_stream(turn: TurnContext, prefix: str) -> Callable[[str], None] | None:
@@ -84,11 +98,17 @@ def _permission(turn: TurnContext, state: DialogueState, slots: dict) -> Reply:
             reply.text = rules + ("您本人是否满足开通条件，要看账户的日均资产、交易经验和风险测评结果。已在明川证券开户的，"
                                   "在 App 内向我咨询时，我可以逐项对照您的账户，告诉您已满足哪些、还差多少。")
         return reply
-    items = turn.tools()["check_permission_eligibility"].invoke({"permission": slots.get("permission")})
-    text = T.permissions_text(items)
+    named = slots.get("permission") or (state.last_permission if turn.question != turn.text else None)
+    items = turn.tools()["check_permission_eligibility"].invoke({"permission": named})
+    text, citations = T.permissions_text(items), []
+    if named and len(items) == 1:
+        # The conditions, then where this customer stands against them and what is missing.
+        rules = kb_reply(turn, "open_permission")
+        if rules.citations:
+            text, citations = rules.text + "\n\n您的账户情况：" + text, rules.citations
     if turn.services.brokerage.customer(turn.customer_id).status != "active":
         text = UNDER_REVIEW + "\n" + text
-    return turn.reply("open_permission", "run_tool", text, data={"permissions": items})
+    return turn.reply("open_permission", "run_tool", text, citations=citations, data={"permissions": items})
 
 
 def _suitability_scope(turn: TurnContext, state: DialogueState, slots: dict) -> Reply:
