@@ -7,7 +7,7 @@ HUMAN = "如需进一步帮助，可以回复“人工”转接人工客服。"
 # The one line a refusal opens with when the FAQ holds the facts the customer needs about the same
 # topic ("满仓加杠杆行不行": not advice, but what leverage does to a loss): the line, then those facts.
 REFUSAL_LEADS = {
-    "investment_advice": "我不能就具体证券或时机给出买卖建议，也不预测涨跌；与此相关的规则和风险，说明如下：",
+    "investment_advice": "我不能预测涨跌，也不能就具体证券或买卖时机给出建议；与此相关的规则和风险，说明如下：",
     "guaranteed_return": "任何机构和个人都不能承诺保本或保证收益，说明如下：",
     "inside_information": "我不能提供或讨论任何未公开信息，说明如下：",
     "market_manipulation": "这个我不能协助，说明如下：",

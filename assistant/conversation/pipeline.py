@@ -46,11 +46,17 @@ from assistant.tools import BrokerageError
 
 MIN_CONFIDENCE = 0.5
 READBACK_CONFIDENCE = 0.5  # a spoken order transcribed with less confidence is read back first
-# A question short or elliptical enough to lean on the one before: "收益怎么算", "那北交所呢", "要啥条件".
-_ELLIPTICAL = re.compile(r"^.{1,12}$|^(那|还有|那么|另外|然后|再问)|呢[?？]?$")
+# A question that leans on the one before: "收益怎么算", "那北交所呢", "要啥条件" (short, and naming
+# no board, market or product of its own), or one that opens or ends as a follow-up does.
+_ELLIPTICAL = re.compile(r"^(那|还有|那么|另外|然后|再问)|呢[?？]?$")
+
+
+def _elliptical(text: str) -> bool:
+    text = text.strip()
+    return bool(_ELLIPTICAL.search(text)) or (len(text) <= 10 and not _SUBJECTS.search(text))
 # What a follow-up may ask the same question of: boards, markets and products.
 _SUBJECTS = re.compile(r"港股通|沪股通|深股通|A股|港股|美股|沪市|深市|主板|科创板|创业板|北交所|新三板|可转债|ETF|LOF|国债逆回购|逆回购|"
-                       r"货币基金|债券基金|股票型基金|场外基金|基金|融资融券|两融|新股|ST股?|个人养老金")
+                       r"货币基金|债券基金|股票型基金|场外基金|基金|融资融券|融资|融券|两融|期权|新股|打新|ST股?|个人养老金|养老金")
 _ABOUT_ANOTHER = re.compile(r"^(?:那|那么|还有)?\s*(" + _SUBJECTS.pattern + r")(?:的|里的|那边)?\s*(?:呢)?[,，\s]*(?:怎么样|怎么算|也?一样吗|也?是这样吗)?[?？]?$")
 _SCAM_TOPICS = {"fraud", "security"}  # FAQ topics about scams and account takeover
 _KNOWLEDGE_INTENTS = {"kb_question", "open_permission", "fees", "risk_assessment"}
@@ -199,7 +205,7 @@ class ConversationPipeline:
         ctx.faq, asked = self._faq_reading(ctx, state)
         ctx.question = asked
         view = TurnView(text=ctx.text, parse=ctx.parse, now=ctx.now, signed_in=ctx.customer_id is not None,
-                        learned=ctx.learned, faq=ctx.faq)
+                        learned=ctx.learned, faq=ctx.faq, follow_up=asked != ctx.text)
         decision = decide(view, state, self.min_confidence)
         pending = state.pending_action
         if decision.settle is not None and pending is not None:
@@ -233,10 +239,12 @@ class ConversationPipeline:
             return None, ctx.text
         alone = kb.faq_match(ctx.text)
         previous = state.last_question
-        if previous and _ELLIPTICAL.search(ctx.text):
+        if previous and _elliptical(ctx.text):
             joined_text = _follow_up(previous, ctx.text)
             joined = kb.faq_match(joined_text)
-            if joined is not None and (alone is None or joined.score >= alone.score - 0.01):
+            # "那北交所呢" asks the last question of 北交所: that reading wins whenever it finds an answer.
+            about_another = bool(_ABOUT_ANOTHER.match(ctx.text.strip()))
+            if joined is not None and (alone is None or about_another or joined.score >= alone.score - 0.01):
                 return joined, joined_text
         return alone, ctx.text
 

@@ -83,6 +83,7 @@ class TurnView:
     signed_in: bool
     learned: LearnedView = field(default_factory=LearnedView)
     faq: FaqMatch | None = None  # the standard question the message matched, if one did
+    follow_up: bool = False  # the match was found reading the message with the question answered before it
 
 
 @dataclass(frozen=True)
@@ -245,10 +246,17 @@ _ACCOUNT_LABELS = frozenset({"account_balance", "positions", "order_status", "tr
 _LOOKUPS = frozenset({"account_balance", "positions", "order_status", "trade_history", "account_opening_status"})
 # Answered by their own flows, which use the knowledge themselves (conditions beside the customer's status).
 _KNOWLEDGE_FLOWS = frozenset({"kb_question", "fees", "open_permission", "risk_assessment", "suitability_scope",
-                              "human_agent", "complaint", "reverse_repo", "greeting", "goodbye"})
+                              "human_agent", "complaint", "reverse_repo", "greeting", "goodbye", "confirm", "deny"})
 # The customer's own account or a request to act, rather than a question about how things work.
 _OWN_ACCOUNT = re.compile(r"我的|我账户|我帐户|我户|我这(边|里)?(的)?(钱|股|单|账)|帮我|给我|替我|我(现在|目前|今天|刚才|刚刚)?(有|还有|买了|卖了|持有|下了|挂了)")
-_HOW = re.compile(r"怎么|如何|咋|什么|啥|为什么|为啥|规则|流程|步骤|条件|要求|多久|多长|多少|几|哪里|在哪|还是|吗|么|嘛|？|\?")
+_HOW = re.compile(r"怎么|如何|咋|什么|啥|为什么|为啥|规则|流程|步骤|条件|要求|多久|多长|多少|几|哪里|在哪|还是|吗|么|嘛|？|\?|"
+                  r"是不是|能不能|会不会|有没有|对不对|行不行|可不可以|要不要")
+# How something is done or what it means, rather than the customer's own figures: "持仓在哪看", not "还有多少钱".
+_HOW_TO = re.compile(r"怎么|如何|咋|在哪|哪里|什么意思|是什么|什么是|为什么|为啥|规则|流程|步骤|条件|要求|能不能|可不可以|可以吗|能.{0,6}吗|会不会")
+# Words that point at the customer's own account ("账户里还有多少钱", "资金余额多少").
+_ACCOUNT_WORDS = re.compile(r"我|账户|帐户|账上|余额|资金|持仓|仓位|委托|成交|订单|单子")
+# Asking for something to be done: "帮我看看持仓", "就它吧 借五万", "转五千块给我朋友".
+_REQUEST = re.compile(r"^(帮我|给我|替我|我要|我想要|麻烦|请|就它|就这个|就那个|来)|帮我|给我(看|查|转|买|卖|撤|挂)|就它吧|就这个吧")
 
 
 def _defers_to_knowledge(view: TurnView, label: str, slots: dict) -> bool:
@@ -262,12 +270,19 @@ def _defers_to_knowledge(view: TurnView, label: str, slots: dict) -> bool:
     asks = bool(_HOW.search(view.text))
     if slots.get("quantity") and not asks:
         return False  # "卖50股": an order short of its security, which the order flow asks for
+    if _REQUEST.search(view.text) and not _HOW_TO.search(view.text):
+        return False  # asked to be done, not asked about
     own = bool(_OWN_ACCOUNT.search(view.text))
-    if view.signed_in and label in _LOOKUPS and own:
-        return False
-    if view.faq is not None:
-        return not (view.signed_in and label in _ACCOUNT_LABELS and not _HOW.search(view.text))
-    return not view.signed_in and label in _ACCOUNT_LABELS and bool(_HOW.search(view.text)) and not own
+    if view.follow_up and view.faq is not None and asks:
+        return True  # "期权开户条件" then "资金要多少": still the rule, not their balance
+    if label in _ACCOUNT_LABELS:
+        # Their own balance, positions or orders are a look-up for a customer, a sign-in for a visitor;
+        # only how it works ("持仓在哪看", "逆回购是点买入还是卖出") is the knowledge's.
+        how_to = bool(_HOW_TO.search(view.text)) or (label in ("place_order", "cancel_order") and asks) or \
+            (view.faq is not None and asks and not _ACCOUNT_WORDS.search(view.text))  # "可转债面值一张多少钱"
+        return how_to and not (view.signed_in and own and label in _LOOKUPS) and \
+            (view.faq is not None or not view.signed_in)
+    return view.faq is not None and asks
 
 
 def _settle_pending(view: TurnView, state: DialogueState, label: str, slots: dict,

@@ -168,6 +168,8 @@ class FaqIndex:
 
     def match(self, question: str) -> FaqMatch | None:
         """The entry that answers the question, or None when none is close enough."""
+        if len(re.sub(r"\W", "", question)) < 4:
+            return None  # "好的吧", "嗯": too little to be a question the FAQ answers
         found = self.candidates(question, k=1)
         return found[0] if found and found[0].score >= self.threshold else None
 

@@ -7,7 +7,7 @@ import re
 from collections.abc import Callable
 from decimal import Decimal
 
-from assistant.compliance import check_output
+from assistant.compliance import REFUSAL_LEADS, check_output
 from assistant.conversation import templates as T
 from assistant.conversation.flows.base import UNDER_REVIEW, Flow, Step, refuse
 from assistant.conversation.store import DialogueState
@@ -140,8 +140,18 @@ FEES = Flow("fees", (Step("answer", _fees),))
 OPEN_PERMISSION = Flow("open_permission", (Step("answer", _permission),))
 RISK_QUESTION = Flow("risk_assessment", (Step("answer", _risk_question),))
 SUITABILITY_SCOPE = Flow("risk_assessment", (Step("answer", _suitability_scope),))
-ADVICE = Flow("investment_advice_request", (Step("refuse", _fixed("investment_advice_request", "refuse",
-                                                                 T.ADVICE_REFUSAL)),))
+def _advice(turn: TurnContext, state: DialogueState, slots: dict) -> Reply:
+    """No advice; when the FAQ holds what the customer needs to know about the same thing (满仓加杠杆,
+    新股稳赚), the refusal says it: one line, then those facts."""
+    if turn.faq is None:
+        return refuse(turn, state, "investment_advice_request", T.ADVICE_REFUSAL)
+    entry = turn.faq.entry
+    reply = refuse(turn, state, "investment_advice_request", REFUSAL_LEADS["investment_advice"] + "\n" + entry.answer)
+    reply.citations = entry.cited()
+    return reply
+
+
+ADVICE = Flow("investment_advice_request", (Step("refuse", _advice),))
 HUMAN_AGENT = Flow("human_agent", (Step("hand_off", _fixed("human_agent", "escalate", T.HUMAN_AGENT,
                                                            Handoff(reason="customer_request"))),))
 COMPLAINT = Flow("complaint", (Step("hand_off", _fixed("complaint", "escalate", T.COMPLAINT,
