@@ -49,6 +49,8 @@ _PERSON = re.compile(r"转(?:个|到|接)?人工|人工客服|找(?:个)?人工|
 _RULE_QUESTION = re.compile(r"几点|什么时候开|交易时间|开盘|收盘|开市|休市|开不开|开吗|涨跌|涨停|跌停|还能下单|能不能下单|"
                             r"可以下单吗|能下单吗|能交易吗|手续费|怎么算|规则|最多涨|最多跌|怎么买|怎么卖|如何买|如何卖|"
                             r"怎么操作|怎么办理|最少|起点|门槛|起购")
+# "能不能帮我挂个预埋单 明天买工行一千股": a request put politely, not a question.
+_POLITE_REQUEST = re.compile(r"(能不能|可不可以|可以|能|麻烦)(帮我|给我|替我)")
 _WHAT_CAN_I_BUY = re.compile(r"我能买(什么|啥|哪些)|我可以买(什么|啥|哪些)|能买(什么|啥|哪些)|可以买(什么|啥|哪些)")
 # Securities listed outside our markets, named to buy or sell them.
 _ABROAD = re.compile(r"腾讯|美团|阿里巴巴|京东|小米|快手|网易|百度|拼多多|苹果|特斯拉|英伟达|微软|谷歌|亚马逊|"
@@ -233,7 +235,8 @@ def _ruled_label(view: TurnView, label: str, slots: dict) -> tuple[str, bool]:
     if label == "investment_advice_request" and _WHAT_CAN_I_BUY.search(text) and not slots.get("security"):
         return "suitability_scope", True
     if label not in ("cancel_order", "fees", "positions") and slots.get("security") and \
-            slots.get("side") and (slots.get("quantity") or slots.get("quantity_mode")) and not _QUESTION.search(text):
+            slots.get("side") and (slots.get("quantity") or slots.get("quantity_mode")) and \
+            (not _QUESTION.search(text) or _POLITE_REQUEST.search(text)):
         return "place_order", True  # 明天买工行一千股 七块: an order said whole, whatever else it sounded like
     if _ABROAD.search(text) and not slots.get("security") and (slots.get("side") or _QUESTION.search(text)):
         return "place_order", True  # 买点美团 / 能买港股吗: the order flow says what we can and cannot do
