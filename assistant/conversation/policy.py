@@ -266,18 +266,19 @@ def _defers_to_knowledge(view: TurnView, label: str, slots: dict) -> bool:
     """A rule or how-to question is answered from the knowledge whatever action it resembles: when the
     FAQ has its standard question, or when a visitor asks about what needs an account. Never for an
     order said whole, a named security's quote, or a signed-in customer asking about their own account."""
+    asks = bool(_HOW.search(view.text))
+    if view.follow_up and view.faq is not None and (asks or view.text.rstrip("?？ ").endswith("呢")) and \
+            label not in ("human_agent", "complaint", "greeting", "goodbye") and not slots.get("security"):
+        return True  # "红利税什么时候扣" then "要是一直不卖呢": still the rule, whatever the words resembled
     if label in _KNOWLEDGE_FLOWS:
         return False
     if slots.get("security") or slots.get("security_candidates") or slots.get("order_id"):
         return False
-    asks = bool(_HOW.search(view.text))
     if slots.get("quantity") and not asks:
         return False  # "卖50股": an order short of its security, which the order flow asks for
     if _REQUEST.search(view.text) and not _HOW_TO.search(view.text):
         return False  # asked to be done, not asked about
     own = bool(_OWN_ACCOUNT.search(view.text))
-    if view.follow_up and view.faq is not None and asks:
-        return True  # "期权开户条件" then "资金要多少": still the rule, not their balance
     if label in _ACCOUNT_LABELS:
         # Their own balance, positions or orders are a look-up for a customer, a sign-in for a visitor;
         # only how it works ("持仓在哪看", "逆回购是点买入还是卖出") is the knowledge's.
