@@ -26,6 +26,7 @@ class KnowledgeBase:
         self._ingest_lock = threading.Lock()
         self.last_report: IngestReport | None = None
         self.ingesting = False
+        self.index_version: str | None = None  # the registry's version the loaded snapshot was read at
 
     @property
     def ready(self) -> bool:
@@ -37,9 +38,25 @@ class KnowledgeBase:
             self.ingesting = True
             try:
                 self.last_report = self.ingestor.run(rebuild=rebuild, progress=progress)
+                self.index_version = self.last_report.index_version
             finally:
                 self.ingesting = False
             return self.last_report
+
+    def sync(self) -> bool:
+        """Reload the index's in-memory part when another process (a host's start-up, `assistant ingest`)
+        changed the shared index; True when it reloaded. Skipped while this process ingests."""
+        if not self._ingest_lock.acquire(blocking=False):
+            return False
+        try:
+            version = self.ingestor.version()  # read before the reload, so a change after it is seen next time
+            if version == self.index_version:
+                return False
+            self.index.refresh_lexical()
+            self.index_version = version
+            return True
+        finally:
+            self._ingest_lock.release()
 
     def passage(self, chunk_id: str) -> StoredChunk | None:
         """One indexed passage by its chunk id (what a citation points to), or None."""
