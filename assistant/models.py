@@ -31,6 +31,7 @@ class LearnedModel:
     name: str  # the training/ folder: intents, input_guard, output_guard, handoff_triggers
     title: str  # what an operator reads
     model: IntentClassifier | RuleClassifier
+    file: str | None = None  # the file name it was loaded from (the data hash is in it), once loaded
 
     def path(self) -> Path | None:
         return self.model.cache_path()
@@ -46,7 +47,9 @@ class LearnedModel:
 
     def load(self) -> None:
         """Load the built model (or train and save it first when it is not built)."""
+        path = self.path()
         self.model.ensure_trained()
+        self.file = path.name if path is not None else None
 
     def rebuild(self) -> None:
         """Train from the data even when a built model exists, and save it in its place."""
@@ -82,6 +85,11 @@ class LearnedModels:
 
     def loading(self) -> list[str]:
         return [m.name for m in self.items if not m.loaded]
+
+    def built_files(self) -> dict[str, str | None]:
+        """The file each model was built into, by name: its data hash is in the name, so two hosts (or
+        workers) that report the same names serve the same models (read from one shared directory)."""
+        return {m.name: m.file for m in self.items}
 
     def load_all(self) -> None:
         for m in self.items:
