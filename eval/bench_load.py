@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import statistics
 import sys
@@ -80,6 +81,7 @@ class Results:
     latencies: dict[str, list[float]] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    cpu_s: dict[str, float] = field(default_factory=dict)  # CPU seconds the run cost each part
 
     def add(self, kind: str, ms: float) -> None:
         self.latencies.setdefault(kind, []).append(ms)
@@ -125,6 +127,58 @@ def run(urls: list[str], tokens: list[str], clients_per_host: int, seconds: floa
     return results
 
 
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def _stat(pid: int) -> list[str] | None:
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return text[text.rindex(")") + 2:].split()  # fields from the state on (the name may hold spaces)
+
+
+def _cpu(pids) -> dict[int, float]:
+    """CPU seconds (user + system) so far of each live process."""
+    out = {}
+    for pid in pids:
+        fields = _stat(pid)
+        if fields is not None:
+            out[pid] = (int(fields[11]) + int(fields[12])) / TICKS
+    return out
+
+
+def _group(pgid: int) -> list[int]:
+    pids = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit() and (fields := _stat(int(entry))) is not None and int(fields[2]) == pgid:
+            pids.append(int(entry))
+    return pids
+
+
+def cpu_meter(cluster: Cluster):
+    """What the servers of the cluster have used so far, by part: the hosts' workers, the PostgreSQL
+    backends serving its database, Redis and Chroma. Read from /proc, so the load of other work on
+    the machine does not enter it (it still slows everything down: see the load average)."""
+    import psycopg
+
+    def parts() -> dict[str, list[int]]:
+        with psycopg.connect(cluster.postgres_url.replace("postgresql+psycopg://", "postgresql://")) as conn:
+            backends = [r[0] for r in conn.execute("SELECT pid FROM pg_stat_activity WHERE datname = %s",
+                                                   (cluster.database_name,))]
+        return {"app": [p for h in cluster.hosts for p in _group(h.server.process.pid)], "postgres": backends,
+                "redis+chroma": _group(cluster.redis.process.pid) + _group(cluster.chroma.process.pid)}
+
+    def read() -> dict[str, dict[int, float]]:
+        return {part: _cpu(pids) for part, pids in parts().items()}
+
+    return read
+
+
+def cpu_spent(before: dict[str, dict[int, float]], after: dict[str, dict[int, float]]) -> dict[str, float]:
+    return {part: sum(t - before.get(part, {}).get(pid, 0.0) for pid, t in after[part].items()) for part in after}
+
+
 def _quantiles(values: list[float]) -> tuple[float, float, float]:
     if len(values) < 2:
         return (values[0],) * 3 if values else (0.0, 0.0, 0.0)
@@ -137,13 +191,19 @@ def report(title: str, results: Results) -> dict:
     p50, p95, p99 = _quantiles(every)
     rate = len(every) / results.seconds
     errors = f"errors {len(results.errors)}" + (f" {sorted(set(results.errors))}" if results.errors else "")
-    print(f"{title}\n  all        turns/s {rate:6.1f}   p50 {p50:4.0f} ms   p95 {p95:4.0f} ms   p99 {p99:4.0f} ms   {errors}")
+    load = os.getloadavg()[0]
+    print(f"{title}\n  all        turns/s {rate:6.1f}   p50 {p50:4.0f} ms   p95 {p95:4.0f} ms   p99 {p99:4.0f} ms   {errors}"
+          f"   (load average {load:.1f} on {os.cpu_count()} cores)")
     for kind in ("knowledge", "lookup", "preview"):
         if kind in results.latencies:
             values = results.latencies[kind]
             k50, k95, k99 = _quantiles(values)
             print(f"  {kind:<10} turns/s {len(values) / results.seconds:6.1f}   p50 {k50:4.0f} ms   p95 {k95:4.0f} ms   "
                   f"p99 {k99:4.0f} ms")
+    if results.cpu_s and every:
+        per_turn = {part: seconds * 1000 / len(every) for part, seconds in results.cpu_s.items()}
+        print("  CPU a turn " + ", ".join(f"{part} {ms:.1f} ms" for part, ms in per_turn.items())
+              + f"  →  a host's 2 cores, with the stores elsewhere, serve at most {2000 / per_turn['app']:.0f} turns/s")
     return {"turns_per_s": rate, "p50": p50, "p95": p95, "p99": p99, "errors": len(results.errors)}
 
 
@@ -170,7 +230,10 @@ def main() -> None:
             urls = [h.url for h in cluster.hosts]
             tokens = [cluster.token(c) for c in ("100001", "100003", "100004")]
             run(urls, tokens, args.clients, 5, args.mix, warmup)  # warm-up (other texts): connections, lazy loading
+            meter = cpu_meter(cluster)
+            before = meter()
             results = run(urls, tokens, args.clients, args.seconds, args.mix, measured)
+            results.cpu_s = cpu_spent(before, meter())
         report(f"{hosts} host{'s' if hosts > 1 else ''} × {args.workers} workers, {args.clients * hosts} clients, "
                f"{args.seconds:.0f} s, {args.mix} turns (PostgreSQL, Redis, Chroma server shared):", results)
 

