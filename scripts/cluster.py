@@ -15,7 +15,7 @@ What it starts:
   - a Chroma server (`chroma run`, from the chromadb package) on a free port, its data in the state dir;
   - a Redis server of its own (`redis-server`, no persistence) on a free port, so that a test may
     restart it; or, with redis_url given, that one (shared: never restarted);
-  - a fresh PostgreSQL database on the running server (ASSISTANT_CLUSTER_POSTGRES, default
+  - a fresh PostgreSQL database on the running server (CLUSTER_POSTGRES_URL, default
     postgresql+psycopg://postgres@127.0.0.1:5432/postgres), dropped at the end unless the state
     dir is kept;
   - the hosts: `assistant serve --workers N` on 127.0.0.2, 127.0.0.3, … (Linux routes all of
@@ -186,7 +186,7 @@ class Cluster:
     kb_dir: Path | None = None  # default: the repository's knowledge_base/
     state_dir: Path | None = None  # kept between runs (the Chroma data, the database); default: a temp dir, removed
     redis_url: str | None = None  # an existing Redis to share; default: one of its own (restartable)
-    postgres_url: str = field(default_factory=lambda: os.environ.get("ASSISTANT_CLUSTER_POSTGRES", DEFAULT_POSTGRES))
+    postgres_url: str = field(default_factory=lambda: os.environ.get("CLUSTER_POSTGRES_URL", DEFAULT_POSTGRES))
     model_dir: Path = PROJECT_ROOT / "var"  # nlu/ and compliance/ under it, built by `assistant train`
     environment: str = "production"
     simulator_now: str | None = TRADING_SESSION

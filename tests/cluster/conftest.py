@@ -6,7 +6,6 @@ run leaves out (`-m "not cluster"` in pyproject.toml) and `.ci/run` runs (`make 
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import socket
 import time
@@ -20,7 +19,6 @@ from sqlalchemy import create_engine
 from scripts.cluster import BIN, Cluster, Host
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
-POSTGRES = os.environ.get("ASSISTANT_CLUSTER_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 
 
 def pytest_collection_modifyitems(items) -> None:
