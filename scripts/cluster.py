@@ -26,8 +26,9 @@ All hosts start at once (they race for the migrations and the indexing, which ta
 
 Everything stops whatever the outcome: each server runs in a process group of its own, which is
 signalled as a whole (SIGTERM, then SIGKILL); on leaving the `with` block, at interpreter exit, and
-on SIGTERM or SIGHUP to the command. A server also gets SIGKILL if this process dies first
-(PR_SET_PDEATHSIG on the group's leader).
+on SIGTERM or SIGHUP to the command. If this process itself is killed (SIGKILL, a crash), a small
+reaper process that watches it kills every group, drops the database and removes the temporary
+state (uvicorn's workers would otherwise outlive their supervisor and keep the port).
 """
 
 from __future__ import annotations
@@ -79,6 +80,34 @@ def _die_with_parent() -> None:  # runs in the child between fork and exec
         pass
 
 
+# Run as `python -c REAPER <harness pid> <state file>`: waits for the harness to die without
+# cleaning up, then does it. The harness ends the reaper itself after a normal stop.
+REAPER = r"""
+import json, os, shutil, signal, sys, time
+parent, path = int(sys.argv[1]), sys.argv[2]
+while os.getppid() == parent:
+    time.sleep(0.5)
+try:
+    state = json.load(open(path))
+except (OSError, ValueError):
+    sys.exit(0)
+for pgid in state.get("groups", []):
+    try:
+        os.killpg(pgid, signal.SIGKILL)
+    except OSError:
+        pass
+if state.get("drop_database"):
+    try:
+        import psycopg
+        with psycopg.connect(state["admin_url"], autocommit=True) as conn:
+            conn.execute('DROP DATABASE IF EXISTS "%s" WITH (FORCE)' % state["drop_database"])
+    except Exception:
+        pass
+if state.get("remove_dir"):
+    shutil.rmtree(state["remove_dir"], ignore_errors=True)
+"""
+
+
 def free_port(*addresses: str) -> int:
     """A port free on every address given (hosts on several addresses share one port number)."""
     addresses = addresses or ("127.0.0.1",)
@@ -108,9 +137,11 @@ def _wait_port(address: str, port: int, timeout: float) -> bool:
 class Server:
     """One process group: started, signalled and reaped as a whole."""
 
-    def __init__(self, name: str, argv: list[str], env: dict[str, str], log_path: Path, cwd: Path = PROJECT_ROOT) -> None:
+    def __init__(self, name: str, argv: list[str], env: dict[str, str], log_path: Path, cwd: Path = PROJECT_ROOT,
+                 on_start=None) -> None:
         self.name, self.argv, self.env, self.log_path, self.cwd = name, argv, env, log_path, cwd
         self.process: subprocess.Popen | None = None
+        self.on_start = on_start  # told each new process group (the reaper's list)
 
     def start(self) -> None:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -121,6 +152,8 @@ class Server:
         self.process = subprocess.Popen(self.argv, env=self.env, cwd=self.cwd, stdout=log, stderr=subprocess.STDOUT,
                                         stdin=subprocess.DEVNULL, start_new_session=True, preexec_fn=preexec)
         log.close()
+        if self.on_start:
+            self.on_start(self.name, self.process.pid)
 
     @property
     def running(self) -> bool:
@@ -203,6 +236,8 @@ class Cluster:
         self.jwt_secret = secrets.token_urlsafe(48)
         self.audit_key = secrets.token_urlsafe(48)
         self._started = False
+        self._groups: dict[str, int] = {}  # server name -> its process group (the newest start)
+        self._reaper: subprocess.Popen | None = None
 
     # ---- lifecycle -----------------------------------------------------------------------------
     def __enter__(self) -> Cluster:
@@ -226,18 +261,20 @@ class Cluster:
         self.state_dir.mkdir(parents=True, exist_ok=True)
         self._ensure_models()
         self.database_name = self._database_name()
+        self._start_reaper()
         self._create_database()
         chroma_port = free_port()
         self.chroma = Server("chroma", [str(BIN / "chroma"), "run", "--path", str(self.state_dir / "chroma"),
                                         "--host", "127.0.0.1", "--port", str(chroma_port)],
-                             {**os.environ, "ANONYMIZED_TELEMETRY": "False"}, self.state_dir / "logs" / "chroma.log")
+                             {**os.environ, "ANONYMIZED_TELEMETRY": "False"}, self.state_dir / "logs" / "chroma.log",
+                             on_start=self._group_started)
         self.chroma_port = chroma_port
         self.start_chroma()
         if self.redis_url is None:
             self.redis_port = free_port()
             self.redis = Server("redis", ["redis-server", "--port", str(self.redis_port), "--bind", "127.0.0.1",
                                           "--save", "", "--appendonly", "no", "--daemonize", "no"],
-                                dict(os.environ), self.state_dir / "logs" / "redis.log")
+                                dict(os.environ), self.state_dir / "logs" / "redis.log", on_start=self._group_started)
             self.start_redis()
             self.redis_url = f"redis://127.0.0.1:{self.redis_port}/0"
         addresses = [f"127.0.0.{self.first_address + i}" for i in range(self.hosts_count)]
@@ -249,7 +286,8 @@ class Cluster:
             argv = [str(BIN / "assistant"), "serve", "--host", address, "--port", str(port),
                     "--workers", str(self.workers)]
             self.hosts.append(Host(name, address, port, self.workers,
-                                   Server(f"host-{name}", argv, self.host_env(var), self.state_dir / "logs" / f"host-{name}.log")))
+                                   Server(f"host-{name}", argv, self.host_env(var), self.state_dir / "logs" / f"host-{name}.log",
+                                          on_start=self._group_started)))
         for host in self.hosts:  # at once: they race for the migrations and the first indexing
             host.server.start()
         if wait:
@@ -262,6 +300,9 @@ class Cluster:
         for server in [h.server for h in self.hosts] + [s for s in (self.chroma, self.redis) if s]:
             with contextlib.suppress(Exception):
                 server.stop()
+        if self._reaper is not None:  # cleaned up here: the reaper is not needed
+            self._reaper.kill()
+            self._reaper.wait()
         if not self._keep:
             with contextlib.suppress(Exception):
                 self._drop_database()
@@ -269,6 +310,26 @@ class Cluster:
                 shutil.rmtree(self.state_dir, ignore_errors=True)
         with _LIVE_LOCK:
             _LIVE.discard(self)
+
+    # ---- the reaper -----------------------------------------------------------------------------
+    def _reaper_state(self) -> None:
+        state = {"groups": sorted(self._groups.values()),
+                 "admin_url": self.postgres_url.replace("postgresql+psycopg://", "postgresql://"),
+                 "drop_database": None if self._keep else self.database_name,
+                 "remove_dir": None if self._keep else str(self.state_dir)}
+        path = self.state_dir / "reaper.json"
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(state))
+        tmp.replace(path)
+
+    def _start_reaper(self) -> None:
+        self._reaper_state()
+        self._reaper = subprocess.Popen([sys.executable, "-c", REAPER, str(os.getpid()), str(self.state_dir / "reaper.json")],
+                                        start_new_session=True, stdin=subprocess.DEVNULL)
+
+    def _group_started(self, name: str, pgid: int) -> None:
+        self._groups[name] = pgid
+        self._reaper_state()
 
     # ---- settings --------------------------------------------------------------------------------
     @property
