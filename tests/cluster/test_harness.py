@@ -10,10 +10,10 @@ import sys
 import time
 from pathlib import Path
 
+import psycopg
 import pytest
-from sqlalchemy import create_engine, text
 
-from scripts.cluster import DEFAULT_POSTGRES, PROJECT_ROOT
+from scripts.cluster import PROJECT_ROOT
 from tests.cluster.conftest import _missing
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
@@ -53,8 +53,6 @@ def test_a_killed_harness_leaves_no_server_database_or_directory_behind() -> Non
         time.sleep(0.2)
     assert not any(_alive(g) for g in state["groups"])  # every process of every group, workers included
     assert not state_dir.exists()
-    admin = create_engine(DEFAULT_POSTGRES)
-    with admin.connect() as conn:
-        left = conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": state["drop_database"]}).all()
-    admin.dispose()
+    with psycopg.connect(state["admin_url"]) as conn:
+        left = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (state["drop_database"],)).fetchall()
     assert not left
