@@ -9,7 +9,7 @@ VENV := .venv
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: run train test test-cluster install install-runtime eval-kb eval-nlu eval-dialogues eval-compliance eval-handoff eval-stt bench bench-load clean
+.PHONY: run train test test-cluster install install-runtime eval-kb eval-nlu eval-dialogues eval-answers eval-compliance eval-handoff eval-stt bench bench-load clean
 
 # Each step says how long it took.
 TIMED = sh scripts/timed.sh
@@ -59,11 +59,14 @@ eval-nlu: install
 eval-dialogues: install
 	$(VENV)/bin/python -m eval dialogues
 
+eval-answers: install
+	$(VENV)/bin/python -m eval answers
+
 eval-compliance: install
 	$(VENV)/bin/python -m eval compliance
 
 eval-handoff: install
-	$(VENV)/bin/python -m eval handoff --split test
+	$(VENV)/bin/python -m eval handoff
 
 eval-stt: install
 	$(VENV)/bin/python -m eval stt

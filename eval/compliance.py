@@ -48,7 +48,9 @@ def _prf(tp: int, fp: int, fn: int) -> tuple[float, float, float]:
 
 
 def score_output(rows: list[dict], model=None, judge=None) -> dict:
-    per_rule = {r: Counter() for r in OUTPUT_RULE_NAMES}
+    # The fresh test split also labels aml_evasion and inside_information in outgoing texts.
+    rule_names = sorted(set(OUTPUT_RULE_NAMES) | {v for row in rows for v in row["violations"]})
+    per_rule = {r: Counter() for r in rule_names}
     verdict_ok, violating, caught, judged, misses = 0, 0, 0, 0, []
     for row in rows:
         expected = set(row["violations"])
@@ -61,7 +63,7 @@ def score_output(rows: list[dict], model=None, judge=None) -> dict:
             caught += bool(got)
         if expected != got:
             misses.append((row["id"], row["text"], sorted(expected), sorted(got)))
-        for rule in OUTPUT_RULE_NAMES:
+        for rule in rule_names:
             per_rule[rule]["tp"] += rule in expected and rule in got
             per_rule[rule]["fp"] += rule not in expected and rule in got
             per_rule[rule]["fn"] += rule in expected and rule not in got

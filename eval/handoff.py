@@ -43,8 +43,8 @@ def load_cases(path: Path) -> list[dict]:
 
 
 def run_case(case: dict, parser: NluParser, kb, settings: Settings, guards, workdir: Path,
-             triggers=None) -> tuple[bool, str | None, int]:
-    """(escalated, reason, turn number of the first handoff)."""
+             triggers=None) -> tuple[bool, str | None, int, str | None]:
+    """(escalated, reason, turn number of the first handoff, its priority)."""
     from assistant.app import build_engine
 
     db_path = workdir / f"{case['id']}.db"
@@ -60,8 +60,8 @@ def run_case(case: dict, parser: NluParser, kb, settings: Settings, guards, work
             clock.advance(seconds=20)
             reply = engine.handle(Turn(conversation_id=conv.id, customer_id=customer, text=text))
             if reply.handoff is not None:
-                return True, REASON_ALIASES.get(reply.handoff.reason, reply.handoff.reason), i
-        return False, None, 0
+                return True, REASON_ALIASES.get(reply.handoff.reason, reply.handoff.reason), i, reply.handoff.priority
+        return False, None, 0, None
     finally:
         db.dispose()
         db_path.unlink(missing_ok=True)
@@ -79,12 +79,17 @@ def run(parser: NluParser, kb, settings: Settings, console: Console, *, path: Pa
     console.print(judge_line(guards.judge))
     triggers = triggers or build_trigger_model(settings.resolved_compliance_model_dir)
     triggers.ensure_trained()
-    tp = fp = fn = tn = reason_ok = 0
+    tp = fp = fn = tn = reason_ok = urgent_want = urgent_got = 0
     misses: list[str] = []
     with tempfile.TemporaryDirectory() as tmp:
         for case in cases:
-            escalated, reason, turn = run_case(case, parser, kb, settings, guards, Path(tmp), triggers)
+            escalated, reason, turn, priority = run_case(case, parser, kb, settings, guards, Path(tmp), triggers)
             expected = case["escalate"]
+            if case.get("priority") == "urgent":  # fraud and crisis: a person at once
+                urgent_want += 1
+                urgent_got += priority == "urgent"
+                if priority != "urgent":
+                    misses.append(f"{case['id']}: priority {priority}, expected urgent — {case.get('note', '')}")
             if escalated and expected:
                 tp += 1
                 if reason == case.get("reason"):
@@ -106,6 +111,8 @@ def run(parser: NluParser, kb, settings: Settings, console: Console, *, path: Pa
     console.print(f"precision {precision:.3f}  recall {recall:.3f}  "
                   f"reason accuracy on true positives {reason_ok / tp if tp else 0.0:.3f} ({reason_ok}/{tp})")
     console.print(f"true positives {tp}, false positives {fp}, false negatives {fn}, true negatives {tn}")
+    if urgent_want:
+        console.print(f"urgent where it must be (fraud, crisis): {urgent_got}/{urgent_want}")
     for m in misses:
         console.print(f"  {m}", style="dim")
     return {"precision": precision, "recall": recall, "reason_accuracy": reason_ok / tp if tp else 0.0,

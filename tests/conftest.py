@@ -91,11 +91,14 @@ def built(settings: Settings, embedder) -> Settings:
     return settings
 
 
-def make_kb(settings: Settings, embedder, llm=None) -> KnowledgeBase:
+def make_kb(settings: Settings, embedder, llm=None, faq: bool = False) -> KnowledgeBase:
+    """`faq`: also match the standard questions (their vectors cached in the shared var/faq)."""
     db = Database(settings.resolved_database_url)
     db.migrate()
     index = ChunkIndex(chroma_client(path=settings.resolved_chroma_path), settings.chroma_collection, embedder)
-    return KnowledgeBase(db=db, index=index, kb_dir=settings.kb_dir, prompts_dir=settings.prompts_dir, llm=llm)
+    extra = dict(faq_embed=embedder.embed_queries, faq_cache=PROJECT_ROOT / "var" / "faq",
+                 faq_embedder_name=embedder.name) if faq else {}
+    return KnowledgeBase(db=db, index=index, kb_dir=settings.kb_dir, prompts_dir=settings.prompts_dir, llm=llm, **extra)
 
 
 @pytest.fixture
@@ -109,7 +112,7 @@ def small_kb(tmp_path: Path, small_kb_dir: Path, embedder) -> KnowledgeBase:
 def full_kb(tmp_path_factory, embedder) -> KnowledgeBase:
     """The real knowledge_base/, indexed once for the whole session (about a minute)."""
     var = tmp_path_factory.mktemp("full-var")
-    kb = make_kb(make_settings(var, PROJECT_ROOT / "knowledge_base"), embedder)
+    kb = make_kb(make_settings(var, PROJECT_ROOT / "knowledge_base"), embedder, faq=True)
     report = kb.ingest()
     assert not report.failed, report.failed
     return kb

@@ -43,10 +43,12 @@ def readyz(request: Request) -> JSONResponse:
         "database": state.db.ping(),
         "embeddings": kb is not None,
         "index": bool(kb and kb.ready),
+        "faq": bool(kb) and not kb.faq_pending,
         "intent_model": bool(getattr(state, "parser", None) and state.parser.classifier.ready),
         "models": not models_loading,
     }
-    loading = ([] if kb is None or kb.ready and not kb.ingesting else ["knowledge_base_index"]) + models_loading
+    loading = ([] if kb is None or kb.ready and not kb.ingesting else ["knowledge_base_index"]) + \
+        (["faq"] if kb is not None and kb.faq_pending else []) + models_loading
     if getattr(state, "speech_loading", False):
         loading.append("speech_model")
     degraded = [name for name, ok in (

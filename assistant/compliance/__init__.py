@@ -14,12 +14,12 @@ from assistant.compliance.guards import (
     review_output,
 )
 from assistant.compliance.judge import ComplianceJudge, InputReading, build_judge
-from assistant.compliance.messages import QUOTE_DISCLOSURE, REFUSALS, RISK_DISCLOSURE
+from assistant.compliance.messages import FRAUD_ESCALATION_TAIL, QUOTE_DISCLOSURE, REFUSAL_LEADS, REFUSALS, RISK_DISCLOSURE
 from assistant.compliance.pii import MaskResult, find_pii, mask_pii
 from assistant.compliance.suitability import LEVEL_NAMES, RISK_NAMES, SuitabilityIssue, check_purchase, matching_range
 
 __all__ = [
-    "EVENTS", "INPUT_RULE_NAMES", "LEVEL_NAMES", "OUTPUT_RULE_NAMES", "QUOTE_DISCLOSURE", "REFUSALS", "RISK_DISCLOSURE", "RISK_NAMES",
+    "EVENTS", "FRAUD_ESCALATION_TAIL", "INPUT_RULE_NAMES", "LEVEL_NAMES", "OUTPUT_RULE_NAMES", "QUOTE_DISCLOSURE", "REFUSAL_LEADS", "REFUSALS", "RISK_DISCLOSURE", "RISK_NAMES",
     "AuditEvent", "AuditKeys", "AuditLog", "audit_keys", "ComplianceJudge", "InputReading", "build_judge", "InputDecision", "MaskResult", "OutputReview", "GuardModels", "RuleClassifier", "SuitabilityIssue", "VerifyResult",
     "Violation", "check_output", "check_purchase", "find_pii", "inspect_input", "mask_pii", "matching_range",
     "input_examples", "output_examples", "review_output",

@@ -48,7 +48,10 @@ from assistant.compliance.rules import (
 )
 
 OUTPUT_RULE_NAMES = tuple(r.name for r in OUTPUT_RULES)
-INPUT_RULE_NAMES = (*INPUT_RULES, "credential", "pii")
+INPUT_RULE_NAMES = (*INPUT_RULES, "crisis", "credential", "pii")
+# Despair or thoughts of suicide: a closed set of phrases, so a pattern, and never weighed against anything.
+CRISIS = re.compile(r"不想活|活不下去|活不成了|没法活|不活了|想死|寻死|自杀|轻生|跳楼|跳河|割腕|吃安眠药|一了百了|了结(自己|生命)|"
+                    r"结束(自己的)?生命|活着(还)?(有什么|没)(意思|意义)|死了算了|死了(就)?一了百了|不如死了")
 REFUSALS = ("investment_advice", "guaranteed_return", "inside_information", "market_manipulation", "aml_evasion",
             "other_customer_data", "prompt_injection")
 _RULE_BY_NAME = {r.name: r for r in OUTPUT_RULES}
@@ -309,6 +312,10 @@ def _decide_input(masked: MaskResult, customer_id: str | None, model: RuleClassi
         # "ignore all previous instructions 是什么意思？" is answered with a fixed explanation: the
         # text itself goes no further (not to the classifier's reply, not to an answering LLM).
         return InputDecision(masked, rules, "answer", reply=M.INJECTION_EXPLAINED)
+    if CRISIS.search(masked.text):
+        # Despair or thoughts of suicide go to a person at urgent priority whatever else the message says.
+        return InputDecision(masked, ["crisis", *rules, *pii_rules], "escalate", reply=notice + M.CRISIS_SUPPORT,
+                             priority="urgent")
     if "fraud_victim" in rules:
         return InputDecision(masked, rules + pii_rules, "escalate", reply=notice + M.FRAUD_WARNING, priority="urgent")
     refusals = [r for r in REFUSALS if r in rules]

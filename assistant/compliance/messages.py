@@ -4,6 +4,16 @@ from __future__ import annotations
 
 HUMAN = "如需进一步帮助，可以回复“人工”转接人工客服。"
 
+# The one line a refusal opens with when the FAQ holds the facts the customer needs about the same
+# topic ("满仓加杠杆行不行": not advice, but what leverage does to a loss): the line, then those facts.
+REFUSAL_LEADS = {
+    "investment_advice": "我不能预测涨跌，也不能就具体证券或买卖时机给出建议；与此相关的规则和风险，说明如下：",
+    "guaranteed_return": "任何机构和个人都不能承诺保本或保证收益，说明如下：",
+    "inside_information": "我不能提供或讨论任何未公开信息，说明如下：",
+    "market_manipulation": "这个我不能协助，说明如下：",
+    "aml_evasion": "这个我不能协助，说明如下：",
+}
+
 REFUSALS = {
     "investment_advice": (
         "抱歉，根据监管规定，我不能为您推荐具体证券、预测价格走势或提供“稳赚”的策略，也不能提供任何内幕信息。"
@@ -38,6 +48,21 @@ FRAUD_WARNING = (
     "请您立即停止向对方转账或付款。证券公司、监管机构和公安机关都不会要求您把资金转到所谓“安全账户”，"
     "也不会通过“老师带单”、荐股群或陌生 App 让您充值、交会员费或解冻费。"
     "请不要再向对方透露验证码和密码，也不要开启屏幕共享。如已转账，请立即拨打 110 报警或 96110 反诈专线，并保留聊天记录和转账凭证。"
+    "我已为您优先转接人工客服，请稍候。"
+)
+
+# Despair or thoughts of suicide, whatever the cause: a person at once, and where help is right now.
+# 12356 is the national unified mental-health hotline (全国统一心理援助热线, in service nationwide since 2025).
+CRISIS_SUPPORT = (
+    "听到您这样说，我们很担心您。钱的损失再大，也有办法一步步处理，您的安全最重要。"
+    "我已为您优先转接人工客服，同事会尽快和您联系，陪您一起看账户的情况。"
+    "如果您现在很难受，请拨打全国心理援助热线 12356，有专业人员倾听和帮助；如果您有伤害自己的危险，请立即拨打 110 或 120，"
+    "或者告诉身边的家人、朋友，请他们陪着您。"
+)
+
+# After the FAQ's answer to the scam the customer describes: what to do now, and that a person is coming.
+FRAUD_ESCALATION_TAIL = (
+    "如果已经转账、付款或把验证码和密码告诉了对方，请立即拨打 110 报警或 96110 反诈专线，并保留聊天记录和转账凭证。"
     "我已为您优先转接人工客服，请稍候。"
 )
 

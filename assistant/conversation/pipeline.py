@@ -14,7 +14,9 @@ import re
 from collections.abc import Callable
 
 from assistant.compliance import (
+    FRAUD_ESCALATION_TAIL,
     QUOTE_DISCLOSURE,
+    REFUSAL_LEADS,
     RISK_DISCLOSURE,
     AuditEvent,
     InputDecision,
@@ -38,17 +40,45 @@ from assistant.conversation.turn import Services, TurnContext, pending_out
 from assistant.domain import Handoff, Reply, Turn
 from assistant.handoff import judged_view, learned_view
 from assistant.handoff import texts as H
+from assistant.rag import FaqMatch
 from assistant.storage import Conversation
 from assistant.tools import BrokerageError
 
 MIN_CONFIDENCE = 0.5
 READBACK_CONFIDENCE = 0.5  # a spoken order transcribed with less confidence is read back first
+# A question that leans on the one before: "收益怎么算", "那北交所呢", "要啥条件" (short, and naming
+# no board, market or product of its own), or one that opens or ends as a follow-up does.
+_ELLIPTICAL = re.compile(r"^(那|还有|那么|另外|然后|再问)|呢[?？]?$")
+
+
+def _elliptical(text: str) -> bool:
+    text = text.strip()
+    return bool(_ELLIPTICAL.search(text)) or (len(text) <= 10 and not _SUBJECTS.search(text))
+# What a follow-up may ask the same question of: boards, markets and products.
+_SUBJECTS = re.compile(r"港股通|沪股通|深股通|A股|港股|美股|沪市|深市|主板|科创板|创业板|北交所|新三板|可转债|ETF|LOF|国债逆回购|逆回购|"
+                       r"货币基金|债券基金|股票型基金|场外基金|基金|融资融券|融资|融券|两融|期权|新股|打新|ST股?|个人养老金|养老金")
+_ABOUT_ANOTHER = re.compile(r"^(?:那|那么|还有)?\s*(" + _SUBJECTS.pattern + r")(?:的|里的|那边)?\s*(?:呢)?[,，\s]*(?:怎么样|怎么算|也?一样吗|也?是这样吗)?[?？]?$")
+_SCAM_TOPICS = {"fraud", "security"}  # FAQ topics about scams and account takeover
+_KNOWLEDGE_INTENTS = {"kb_question", "open_permission", "fees", "risk_assessment"}
 _FREE_TEXT = {"answer_from_kb"}  # replies whose words are not all ours: the learned check reads them
 _INVESTMENT_CONTENT = re.compile(r"基金|理财|股票|债券|可转债|期权|融资融券|融券|两融|科创板|创业板|北交所|ETF|收益|投资")
 _NEGATION = re.compile(r"不|别|没|否|错|改|算了|取消")
 # Spoken turns that read the customer's account or act on it; below the floor they are read back first.
 _ACCOUNT_INTENTS = {"place_order", "cancel_order", "account_balance", "positions", "order_status", "trade_history",
                     "account_opening_status", "risk_assessment"}
+
+
+def _follow_up(previous: str, text: str) -> str:
+    """The question a follow-up asks: "那北交所的呢" after "股票一天最多涨多少" asks it of 北交所, and
+    "那A股呢" after "港股通印花税多少" asks it of A股 instead of 港股通."""
+    about = _ABOUT_ANOTHER.match(text.strip())
+    if about is not None:
+        other = about.group(1)
+        named = [w for w in _SUBJECTS.findall(previous) if w != other]
+        if named:
+            return previous.replace(named[0], other, 1)
+        return other + previous
+    return f"{previous}，{text}"
 
 
 class ConversationPipeline:
@@ -140,6 +170,8 @@ class ConversationPipeline:
                 return self._while_agent(conv, turn, now)
             state = DialogueState.model_validate(conv.state or {})
             decision, ctx = self._inbound(conv, turn, now)
+            if decision.handling in ("refuse", "escalate") and self._standard_question(ctx, state, decision):
+                decision = InputDecision(decision.masked, [], "answer", judged=decision.judged)
             ctx.on_partial = on_partial
             # The judge's reading of the message, when it gave one, stands in for the learned handoff check.
             ctx.learned = judged_view(decision.judged.handoff) if decision.judged is not None else \
@@ -170,8 +202,10 @@ class ConversationPipeline:
             return reply
 
     def _decide_and_act(self, ctx: TurnContext, state: DialogueState) -> Reply:
+        ctx.faq, asked = self._faq_reading(ctx, state)
+        ctx.question = asked
         view = TurnView(text=ctx.text, parse=ctx.parse, now=ctx.now, signed_in=ctx.customer_id is not None,
-                        learned=ctx.learned)
+                        learned=ctx.learned, faq=ctx.faq, follow_up=asked != ctx.text)
         decision = decide(view, state, self.min_confidence)
         pending = state.pending_action
         if decision.settle is not None and pending is not None:
@@ -193,7 +227,26 @@ class ConversationPipeline:
                               "请接着告诉我需要的信息，或回复“取消”放弃。"
         if decision.notice:
             reply.text = decision.notice + reply.text
+        # "创业板" then "那怎么开通": the next short question is read with this one.
+        state.last_question = asked if reply.action == "answer_from_kb" or reply.intent in _KNOWLEDGE_INTENTS else None
         return reply
+
+    def _faq_reading(self, ctx: TurnContext, state: DialogueState) -> tuple[FaqMatch | None, str]:
+        """The standard question this message asks, and the question as read: a short follow-up
+        ("收益怎么算", "那北交所呢") is read together with the question answered just before it."""
+        kb = self.services.kb()
+        if kb is None or kb.faq is None:
+            return None, ctx.text
+        alone = kb.faq_match(ctx.text)
+        previous = state.last_question
+        if previous and _elliptical(ctx.text):
+            joined_text = _follow_up(previous, ctx.text)
+            joined = kb.faq_match(joined_text)
+            # "那北交所呢" asks the last question of 北交所: that reading wins whenever it finds an answer.
+            about_another = bool(_ABOUT_ANOTHER.match(ctx.text.strip()))
+            if joined is not None and (alone is None or about_another or joined.score >= alone.score - 0.01):
+                return joined, joined_text
+        return alone, ctx.text
 
     def _act(self, ctx: TurnContext, state: DialogueState, decision: Decision, pending, was_asking: bool) -> Reply:
         if decision.kind == "execute":
@@ -293,6 +346,21 @@ class ConversationPipeline:
         self.store.save_turn(conv.id, state, messages, now, audit=(self.audit, ctx.audit))
         return reply
 
+    def _standard_question(self, ctx: TurnContext, state: DialogueState, decision: InputDecision) -> bool:
+        """A refusal only the learned input check made, of a message that closely matches a standard
+        question ("收盘前最后三分钟能撤单吗"): the FAQ answers it. A pattern's refusal, or a judge's,
+        stands (a hostile request keeps its refusal; the reply then says what the FAQ says about it)."""
+        if decision.judged is not None or "crisis" in decision.rules:
+            return False
+        if inspect_input(ctx.text, customer_id=ctx.customer_id).handling == decision.handling:
+            return False  # the patterns alone decide the same
+        faq, _ = self._faq_reading(ctx, state)
+        if faq is None or (decision.handling == "escalate" and faq.entry.topic in _SCAM_TOPICS):
+            return False  # a possible scam victim keeps the person the learned check called
+        ctx.record("guard", actor="system", stage="input", handling="answer", overruled=decision.rules,
+                   faq=faq.entry.id)
+        return True
+
     def _guard_reply(self, ctx: TurnContext, state: DialogueState, decision: InputDecision) -> Reply:
         """The input guard answers by itself: nothing of the request is acted on, a pending order is dropped."""
         notice = ""
@@ -304,9 +372,24 @@ class ConversationPipeline:
         state.pending_slot = state.pending_readback = state.pending_security = None
         state.last_intent, state.last_slots = None, {}
         label = ctx.parse.intent.label  # the intent stays the classifier's reading; the guard's rules are the flags
-        if decision.handling == "escalate":
+        faq = self._faq_reading(ctx, state)[0] if decision.handling == "escalate" and "crisis" not in decision.rules \
+            else None
+        if faq is not None and faq.entry.topic in _SCAM_TOPICS:
+            # The scam the customer describes, answered as the FAQ does, then what to do now; a person is coming.
+            ctx.faq = faq
+            reply = ctx.reply(label, "escalate", notice + faq.entry.answer + "\n" + FRAUD_ESCALATION_TAIL,
+                              citations=faq.entry.cited(), handoff=Handoff(reason="fraud_victim", priority="urgent"))
+        elif decision.handling == "escalate":
             reply = ctx.reply(label, "escalate", notice + (decision.reply or ""),
-                              handoff=Handoff(reason="fraud_victim", priority=decision.priority or "urgent"))
+                              handoff=Handoff(reason="crisis" if "crisis" in decision.rules else "fraud_victim",
+                                              priority=decision.priority or "urgent"))
+        elif decision.handling == "refuse" and decision.rules[0] in REFUSAL_LEADS and \
+                (faq := self._faq_reading(ctx, state)[0]) is not None:
+            # A specific refusal: what we cannot do, then what the customer needs to know about it
+            # (not principal-protected; illegal; leverage can lose more than the principal).
+            ctx.faq = faq
+            reply = ctx.reply(label, "refuse", notice + REFUSAL_LEADS[decision.rules[0]] + "\n" + faq.entry.answer,
+                              citations=faq.entry.cited())
         else:  # refuse, or answer a question about a rule with the guard's own explanation
             reply = ctx.reply(label, "refuse" if decision.handling == "refuse" else "small_talk",
                               notice + (decision.reply or ""))

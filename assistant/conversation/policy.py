@@ -33,6 +33,7 @@ from assistant.handoff import (
     not_a_request_for_person,
 )
 from assistant.nlu import chinese_to_number
+from assistant.rag import FaqMatch
 
 # Questions and look-ups that may be asked while an order waits, without dropping it.
 DIGRESSIONS = frozenset({"account_balance", "positions", "order_status", "trade_history", "market_quote",
@@ -48,6 +49,8 @@ _PERSON = re.compile(r"转(?:个|到|接)?人工|人工客服|找(?:个)?人工|
 _RULE_QUESTION = re.compile(r"几点|什么时候开|交易时间|开盘|收盘|开市|休市|开不开|开吗|涨跌|涨停|跌停|还能下单|能不能下单|"
                             r"可以下单吗|能下单吗|能交易吗|手续费|怎么算|规则|最多涨|最多跌|怎么买|怎么卖|如何买|如何卖|"
                             r"怎么操作|怎么办理|最少|起点|门槛|起购")
+# "能不能帮我挂个预埋单 明天买工行一千股": a request put politely, not a question.
+_POLITE_REQUEST = re.compile(r"(能不能|可不可以|可以|能|麻烦)(帮我|给我|替我)")
 _WHAT_CAN_I_BUY = re.compile(r"我能买(什么|啥|哪些)|我可以买(什么|啥|哪些)|能买(什么|啥|哪些)|可以买(什么|啥|哪些)")
 # Securities listed outside our markets, named to buy or sell them.
 _ABROAD = re.compile(r"腾讯|美团|阿里巴巴|京东|小米|快手|网易|百度|拼多多|苹果|特斯拉|英伟达|微软|谷歌|亚马逊|"
@@ -65,9 +68,10 @@ _SLOT_KEYS = {
     "tenor_days": ("tenor_days", "repo_code", "amount", "exchange"),
     "amount": ("amount", "tenor_days", "repo_code", "exchange"),
 }
+_YIELD_QUESTION = re.compile(r"(利息|收益|能赚|赚多少|能拿|拿多少|几天)")
 _REPO_VERB = re.compile(r"买|做|借出|来一?笔|办|下单|帮我|我要|我想|想要|投|弄")
 # A reverse repo asked about rather than requested: "逆回购怎么买 最少要多少钱".
-_QUESTION = re.compile(r"怎么|如何|什么|啥|吗|嘛|？|\?|多少|哪些|哪个|规则|为什么|为啥|能不能|可不可以|是不是|区别|几点|"
+_QUESTION = re.compile(r"怎么|如何|什么|啥|吗|嘛|？|\?|多少|哪些|哪个|规则|为什么|为啥|能不能|可不可以|是不是|区别|几点|几天|"
                        r"时间|哪天|了没|没有$|没$")
 
 
@@ -80,6 +84,8 @@ class TurnView:
     now: datetime
     signed_in: bool
     learned: LearnedView = field(default_factory=LearnedView)
+    faq: FaqMatch | None = None  # the standard question the message matched, if one did
+    follow_up: bool = False  # the match was found reading the message with the question answered before it
 
 
 @dataclass(frozen=True)
@@ -214,10 +220,14 @@ def _ruled_label(view: TurnView, label: str, slots: dict) -> tuple[str, bool]:
     text = view.text
     if _repo_request(view, slots):
         return "reverse_repo", True
-    if view.parse.slots.repo and _QUESTION.search(text) and not slots.get("amount"):
-        return "kb_question", True  # 逆回购怎么买 最少要多少钱: a question about repos, whatever it resembled
+    if view.parse.slots.repo and (_QUESTION.search(text) or "还是" in text) and \
+            (not view.signed_in or not slots.get("amount") or _YIELD_QUESTION.search(text)):
+        # 逆回购怎么买 最少要多少钱 / 10万买1天 年化2% 能拿多少利息: a question about repos, whatever it resembled
+        return "kb_question", True
     if _PERSON.search(text) and not not_a_request_for_person(text) and not informational(text):
         return "human_agent", True
+    if _defers_to_knowledge(view, label, slots):
+        return "kb_question", True
     if label in ("market_quote", "investment_advice_request", "place_order", "order_status", "out_of_scope") and \
             not slots.get("security") and not slots.get("security_candidates") and _RULE_QUESTION.search(text) and \
             not slots.get("quantity"):
@@ -225,11 +235,58 @@ def _ruled_label(view: TurnView, label: str, slots: dict) -> tuple[str, bool]:
     if label == "investment_advice_request" and _WHAT_CAN_I_BUY.search(text) and not slots.get("security"):
         return "suitability_scope", True
     if label not in ("cancel_order", "fees", "positions") and slots.get("security") and \
-            slots.get("side") and (slots.get("quantity") or slots.get("quantity_mode")) and not _QUESTION.search(text):
+            slots.get("side") and (slots.get("quantity") or slots.get("quantity_mode")) and \
+            (not _QUESTION.search(text) or _POLITE_REQUEST.search(text)):
         return "place_order", True  # 明天买工行一千股 七块: an order said whole, whatever else it sounded like
     if _ABROAD.search(text) and not slots.get("security") and (slots.get("side") or _QUESTION.search(text)):
         return "place_order", True  # 买点美团 / 能买港股吗: the order flow says what we can and cannot do
     return label, False
+
+
+# What needs the customer's own account: a look-up, an order, a cancellation.
+_ACCOUNT_LABELS = frozenset({"account_balance", "positions", "order_status", "trade_history", "account_opening_status",
+                             "place_order", "cancel_order"})
+_LOOKUPS = frozenset({"account_balance", "positions", "order_status", "trade_history", "account_opening_status"})
+# Answered by their own flows, which use the knowledge themselves (conditions beside the customer's status).
+_KNOWLEDGE_FLOWS = frozenset({"kb_question", "fees", "open_permission", "risk_assessment", "suitability_scope",
+                              "human_agent", "complaint", "reverse_repo", "greeting", "goodbye", "confirm", "deny"})
+# The customer's own account or a request to act, rather than a question about how things work.
+_OWN_ACCOUNT = re.compile(r"我的|我账户|我帐户|我户|我这(边|里)?(的)?(钱|股|单|账)|帮我|给我|替我|我(现在|目前|今天|刚才|刚刚)?(有|还有|买了|卖了|持有|下了|挂了)")
+_HOW = re.compile(r"怎么|如何|咋|什么|啥|为什么|为啥|规则|流程|步骤|条件|要求|多久|多长|多少|几|哪里|在哪|还是|吗|么|嘛|？|\?|"
+                  r"是不是|能不能|会不会|有没有|对不对|行不行|可不可以|要不要")
+# How something is done or what it means, rather than the customer's own figures: "持仓在哪看", not "还有多少钱".
+_HOW_TO = re.compile(r"怎么|如何|咋|在哪|哪里|什么意思|是什么|什么是|为什么|为啥|规则|流程|步骤|条件|要求|能不能|可不可以|可以吗|能.{0,6}吗|会不会")
+# Words that point at the customer's own account ("账户里还有多少钱", "资金余额多少").
+_ACCOUNT_WORDS = re.compile(r"我|账户|帐户|账上|余额|资金|持仓|仓位|委托|成交|订单|单子")
+# Asking for something to be done: "帮我看看持仓", "就它吧 借五万", "转五千块给我朋友".
+_REQUEST = re.compile(r"^(帮我|给我|替我|我要|我想要|麻烦|请|就它|就这个|就那个|来)|帮我|给我(看|查|转|买|卖|撤|挂)|就它吧|就这个吧")
+
+
+def _defers_to_knowledge(view: TurnView, label: str, slots: dict) -> bool:
+    """A rule or how-to question is answered from the knowledge whatever action it resembles: when the
+    FAQ has its standard question, or when a visitor asks about what needs an account. Never for an
+    order said whole, a named security's quote, or a signed-in customer asking about their own account."""
+    asks = bool(_HOW.search(view.text))
+    if view.follow_up and view.faq is not None and (asks or view.text.rstrip("?？ ").endswith("呢")) and \
+            label not in ("human_agent", "complaint", "greeting", "goodbye") and not slots.get("security"):
+        return True  # "红利税什么时候扣" then "要是一直不卖呢": still the rule, whatever the words resembled
+    if label in _KNOWLEDGE_FLOWS:
+        return False
+    if slots.get("security") or slots.get("security_candidates") or slots.get("order_id"):
+        return False
+    if slots.get("quantity") and not asks:
+        return False  # "卖50股": an order short of its security, which the order flow asks for
+    if _REQUEST.search(view.text) and not _HOW_TO.search(view.text):
+        return False  # asked to be done, not asked about
+    own = bool(_OWN_ACCOUNT.search(view.text))
+    if label in _ACCOUNT_LABELS:
+        # Their own balance, positions or orders are a look-up for a customer, a sign-in for a visitor;
+        # only how it works ("持仓在哪看", "逆回购是点买入还是卖出") is the knowledge's.
+        how_to = bool(_HOW_TO.search(view.text)) or (label in ("place_order", "cancel_order") and asks) or \
+            (view.faq is not None and asks and not _ACCOUNT_WORDS.search(view.text))  # "可转债面值一张多少钱"
+        return how_to and not (view.signed_in and own and label in _LOOKUPS) and \
+            (view.faq is not None or not view.signed_in)
+    return view.faq is not None and asks
 
 
 def _settle_pending(view: TurnView, state: DialogueState, label: str, slots: dict,
@@ -375,12 +432,12 @@ def _repo_request(view: TurnView, slots: dict) -> bool:
     """A reverse repo to do now: named (逆回购, GC001) with an amount or a tenor and no question, or
     "10万的1天期" — a sum and a tenor in an order's words."""
     named = view.parse.slots.repo
-    if named and _REPO_VERB.search(view.text) and not _QUESTION.search(view.text):
+    if named and _REPO_VERB.search(view.text) and not _QUESTION.search(view.text) and "还是" not in view.text:
         return True  # "我要做逆回购": the flow asks for the tenor and the amount
     if not (slots.get("repo_code") or slots.get("tenor_days") or slots.get("amount")):
         return False
-    if _QUESTION.search(view.text) and not slots.get("amount"):
-        return False
+    if _QUESTION.search(view.text) and (not view.signed_in or not slots.get("amount") or _YIELD_QUESTION.search(view.text)):
+        return False  # "最少要多少钱", "10万买1天能拿多少利息", a visitor's "不是10万起吗": asked about, not asked for
     if named:
         return True
     return bool(slots.get("tenor_days") and slots.get("amount")) and not slots.get("security")

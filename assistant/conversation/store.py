@@ -65,6 +65,7 @@ class DialogueState(BaseModel):
     last_refusal: Refusal | None = None
     last_order: dict[str, Any] | None = None  # the order last executed here: {"order_id", "at"}
     last_reply: str = ""  # the last reply's text, for "再说一遍"
+    last_question: str | None = None  # the last question answered from the knowledge: "创业板" → "那怎么开通"
     pending_slot: PendingSlot | None = None
     pending_action: PendingAction | None = None
     pending_security: PendingSecurity | None = None

@@ -164,7 +164,7 @@ def permissions_text(items: list[PermissionStatus]) -> str:
             lines.append(f"{p.name}：已开通。")
         elif p.eligible:
             lines.append(f"{p.name}：未开通，您目前满足资产和交易经验条件（日均资产 {yuan(p.average_assets_20d)}，"
-                         f"交易经验约 {p.trading_months} 个月），可在 App「业务办理—权限开通」申请，需完成知识测评并签署风险揭示书。")
+                         f"交易经验约 {p.trading_months} 个月），可在 App「我的—业务办理」申请，需完成知识测评并签署风险揭示书。")
         else:
             lines.append(f"{p.name}：未开通，暂不满足条件——" + "；".join(p.missing) + "。")
     return "\n".join(lines)

@@ -18,7 +18,7 @@ from assistant.conversation.store import PendingAction
 from assistant.domain import Handoff, ParseResult, PendingConfirmation, Reply
 from assistant.handoff import HandoffService, LearnedView
 from assistant.nlu import NluParser, SecurityMaster
-from assistant.rag import KnowledgeBase
+from assistant.rag import FaqMatch, KnowledgeBase
 from assistant.storage import Conversation
 from assistant.tools import Brokerage, BrokerageError, build_account_tools, quote_tool
 
@@ -48,6 +48,8 @@ class TurnContext:
     blocked: bool = False  # the output guard stopped the reply the assistant meant to send
     learned: LearnedView = field(default_factory=LearnedView)  # the learned handoff check's view of the text
     spoken_confidence: float | None = None  # set for a transcript: how sure the recogniser was
+    faq: FaqMatch | None = None  # the standard question this one matched (read with the conversation's context)
+    question: str = ""  # the question as read: a short follow-up joined to the question before it
 
     @property
     def customer_id(self) -> str | None:

@@ -17,6 +17,7 @@ REASONS = {
     "customer_request": "客户要求转人工", "complaint": "客户投诉", "fraud_victim": "疑似诈骗受害（紧急）",
     "fraud": "疑似诈骗受害（紧急）", "unanswered": "助手连续两轮未能解答", "negative_sentiment": "客户情绪强烈不满",
     "licensed_advice": "需持牌投资顾问解答", "guard_review": "合规检查需人工复核",
+    "crisis": "客户表达轻生或绝望情绪（紧急，危机干预）",
 }
 INTENT_NAMES = {
     "account_balance": "资产查询", "positions": "持仓查询", "order_status": "委托查询", "trade_history": "成交查询",

@@ -41,7 +41,7 @@ class Answer:
     text: str
     found: bool
     citations: list[Citation] = field(default_factory=list)
-    mode: str = "extractive"  # "extractive" | "llm" | "none"
+    mode: str = "extractive"  # "faq" | "extractive" | "llm" | "none"
     fallback_reason: str | None = None
 
 

@@ -10,6 +10,7 @@ from langchain_core.language_models.chat_models import BaseChatModel
 
 from assistant.nlu import normalize_text
 from assistant.rag.answer import Answer, AnswerComposer
+from assistant.rag.faq import FAQ_DIR, EmbedQueries, FaqIndex, FaqMatch
 from assistant.rag.index import ChunkIndex, StoredChunk
 from assistant.rag.ingest import Ingestor, IngestReport, Progress
 from assistant.rag.retrieval import HybridRetriever, Mode, SearchHit
@@ -18,7 +19,8 @@ from assistant.storage import Database
 
 class KnowledgeBase:
     def __init__(self, *, db: Database, index: ChunkIndex, kb_dir: Path, prompts_dir: Path,
-                 llm: BaseChatModel | None = None) -> None:
+                 llm: BaseChatModel | None = None, faq_embed: EmbedQueries | None = None,
+                 faq_cache: Path | None = None, faq_embedder_name: str = "") -> None:
         self.index = index
         self.retriever = HybridRetriever(index)
         self.composer = AnswerComposer(index, prompts_dir, llm)
@@ -26,6 +28,8 @@ class KnowledgeBase:
         self._ingest_lock = threading.Lock()
         self.last_report: IngestReport | None = None
         self.ingesting = False
+        self.faq: FaqIndex | None = None
+        self._faq_source = (kb_dir / FAQ_DIR, faq_embed, faq_cache, faq_embedder_name)
         self.index_version: str | None = None  # the registry's version the loaded snapshot was read at
 
     @property
@@ -37,6 +41,7 @@ class KnowledgeBase:
         with self._ingest_lock:  # one ingestion at a time; a second caller waits for the first
             self.ingesting = True
             try:
+                self.load_faq()
                 self.last_report = self.ingestor.run(rebuild=rebuild, progress=progress)
                 self.index_version = self.last_report.index_version
             finally:
@@ -53,10 +58,29 @@ class KnowledgeBase:
             if version == self.index_version:
                 return False
             self.index.refresh_lexical()
+            self.load_faq()  # the standard questions of this release's files (vectors cached by content)
             self.index_version = version
             return True
         finally:
             self._ingest_lock.release()
+
+    @property
+    def faq_pending(self) -> bool:
+        """There are standard questions, and they are not loaded yet."""
+        directory, embed, _, _ = self._faq_source
+        return self.faq is None and embed is not None and directory.is_dir()
+
+    def load_faq(self) -> FaqIndex | None:
+        """The standard questions, their vectors computed once per content (kept under var/)."""
+        directory, embed, cache, name = self._faq_source
+        if embed is None or not directory.is_dir():
+            return None
+        self.faq = FaqIndex.build(directory, embed, cache, name)
+        return self.faq
+
+    def faq_match(self, question: str) -> FaqMatch | None:
+        """The standard question that answers this one, when the FAQ has one close enough."""
+        return self.faq.match(normalize_text(question)) if self.faq is not None else None
 
     def passage(self, chunk_id: str) -> StoredChunk | None:
         """One indexed passage by its chunk id (what a citation points to), or None."""
@@ -67,7 +91,14 @@ class KnowledgeBase:
     def search(self, query: str, k: int = 5, doc_type: str | None = None, mode: Mode = "hybrid") -> list[SearchHit]:
         return self.retriever.search(normalize_text(query), k=k, doc_type=doc_type, mode=mode)
 
-    def answer(self, question: str, doc_type: str | None = None, on_text: Callable[[str], None] | None = None) -> Answer:
+    def answer(self, question: str, doc_type: str | None = None, on_text: Callable[[str], None] | None = None,
+               faq: FaqMatch | None = None) -> Answer:
+        """The FAQ's answer when a standard question matches (`faq`, when the caller matched already),
+        otherwise one composed from retrieved passages."""
+        match = faq if faq is not None else (self.faq_match(question) if doc_type is None else None)
+        if match is not None:
+            entry = match.entry
+            return Answer(text=entry.answer, found=True, citations=entry.cited(), mode="faq")
         return self.answer_with_passages(question, doc_type, on_text)[0]
 
     def answer_with_passages(self, question: str, doc_type: str | None = None,

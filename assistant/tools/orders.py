@@ -18,6 +18,7 @@ from assistant.tools.brokerage import Brokerage, BrokerageError, OrderRequest
 from assistant.tools.trading_rules import (
     CENT,
     affordable_quantity,
+    band,
     estimate_fees,
     lot_problem,
     round_lot_down,
@@ -166,7 +167,8 @@ class OrderDesk:
                                         permissions=profile.permissions, security_label=sec.name):
                 problems.append(issue.message)
             if sec.is_st:
-                notes.append(f"{sec.name}为风险警示股票，价格涨跌幅限制为 5%，存在退市风险。")
+                notes.append(f"{sec.name}为风险警示股票，存在退市风险；涨跌幅限制为 {band(sec) * 100:.0f}%"
+                             "（沪深主板自 2025 年 7 月 7 日起由 5% 调整为 10%）。")
             if sec.board in ("star", "chinext", "bse"):
                 notes.append(f"{sec.board_name}股票涨跌幅限制更宽，价格波动风险较大。")
         notes.append("行情为模拟数据，仅供演示；实际成交价以交易所撮合结果为准。")

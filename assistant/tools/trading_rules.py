@@ -1,7 +1,8 @@
 """Exchange and house rules an order must meet: sessions, lot sizes, price bands, ticks, fees.
 
-Figures from our fact sheet (knowledge_base/README.md, as of 2025): price limits 10% main board,
-5% risk-warning (ST), 20% ChiNext/STAR, 30% BSE; lots of 100 shares, STAR at least 200 then
+Figures from our fact sheet (knowledge_base/README.md, as of 2025): price limits 10% main board
+(risk-warning ST/*ST stocks too, since the exchanges' 2025-07-07 change from 5%), 20% ChiNext/STAR,
+30% BSE; lots of 100 shares, STAR at least 200 then
 steps of 1, BSE at least 100 then steps of 1; odd lots only sold, all at once. Commission
 0.025% (min 5 yuan) on A shares, 0.01% (min 0.2 yuan) on ETFs; stamp duty 0.05% on stock
 sales only; transfer fee 0.001% both ways on stocks.
@@ -103,8 +104,8 @@ def session_day(when: datetime) -> date:
 
 
 def band(security: Security) -> Decimal:
-    if security.kind == "stock" and security.is_st:
-        return Decimal("0.05")
+    """The daily price limit. A risk-warning stock has its board's limit (main board 10% since
+    2025-07-07, when the SSE and SZSE raised it from 5%)."""
     return {"chinext": Decimal("0.20"), "star": Decimal("0.20"), "bse": Decimal("0.30")}.get(security.board, Decimal("0.10"))
 
 

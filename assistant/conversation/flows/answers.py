@@ -7,25 +7,39 @@ import re
 from collections.abc import Callable
 from decimal import Decimal
 
-from assistant.compliance import check_output
+from assistant.compliance import REFUSAL_LEADS, check_output
 from assistant.conversation import templates as T
 from assistant.conversation.flows.base import UNDER_REVIEW, Flow, Step, refuse
 from assistant.conversation.store import DialogueState
 from assistant.conversation.turn import TurnContext
 from assistant.domain import Handoff, Reply
 from assistant.tools import estimate_fees
+from assistant.tools.examples import worked_example
 
 _ABOUT_ME = re.compile(r"我能|我可以|我够|我符合|我满足|我这|我的条件")
 
 
 def kb_reply(turn: TurnContext, label: str, prefix: str = "", suffix: str = "") -> Reply:
+    """The knowledge's answer; the customer's own figures, when the question gives them, worked
+    through first ("30万买1天期 年化3%" → the interest on 30万)."""
     kb = turn.services.kb()
     if kb is None or not kb.ready:
         return turn.reply(label, "answer_from_kb", prefix + T.KB_NOT_READY)
-    answer = kb.answer(turn.text, on_text=_guarded_stream(turn, prefix))
+    example = worked_example(turn.question or turn.text, turn.now.date())
+    if example:
+        prefix += example + "\n"
+    answer = kb.answer(turn.text, on_text=_guarded_stream(turn, prefix), faq=turn.faq)
+    if example and _shown_in(example, answer.text):
+        prefix = prefix[: -len(example) - 1]  # the answer's own example is the customer's: say it once
     if not answer.found:
         return turn.reply(label, "answer_from_kb", prefix + answer.text)
     return turn.reply(label, "answer_from_kb", prefix + answer.text + suffix, citations=answer.citations)
+
+
+def _shown_in(example: str, answer: str) -> bool:
+    """Every result figure of the worked example is already in the answer."""
+    figures = set(re.findall(r"≈ ([\d,]+\.\d{2})", example))
+    return bool(figures) and all(f in answer or f.replace(",", "") in answer for f in figures)
 
 
 def _guarded_stream(turn: TurnContext, prefix: str) -> Callable[[str], None] | None:
@@ -77,24 +91,30 @@ def _permission(turn: TurnContext, state: DialogueState, slots: dict) -> Reply:
     if slots.get("permission"):
         state.last_permission = slots["permission"]
     if turn.customer_id is None:
-        reply = kb_reply(turn, "open_permission", suffix="\n登录后我可以对照您的账户情况，告诉您是否满足开通条件。")
+        reply = kb_reply(turn, "open_permission", suffix="\n已在明川证券开户的，用本人账号登录明川证券 App 再问我，我可以逐项对照您的账户，告诉您已满足哪些、还差多少。")
         if not reply.citations or _ABOUT_ME.search(turn.text):
             # "那我能开吗": whether this visitor qualifies is in their account; the rules are what we can say.
             rules = (reply.text + "\n") if reply.citations else ""
-            reply.text = rules + ("您本人是否满足开通条件，要看账户的日均资产、交易经验和风险测评结果。请先登录明川证券 App，"
-                                  "登录后我可以逐项对照，告诉您已满足哪些、还差多少。")
+            reply.text = rules + ("您本人是否满足开通条件，要看账户的日均资产、交易经验和风险测评结果。已在明川证券开户的，"
+                                  "在 App 内向我咨询时，我可以逐项对照您的账户，告诉您已满足哪些、还差多少。")
         return reply
-    items = turn.tools()["check_permission_eligibility"].invoke({"permission": slots.get("permission")})
-    text = T.permissions_text(items)
+    named = slots.get("permission") or (state.last_permission if turn.question != turn.text else None)
+    items = turn.tools()["check_permission_eligibility"].invoke({"permission": named})
+    text, citations = T.permissions_text(items), []
+    if named and len(items) == 1:
+        # The conditions, then where this customer stands against them and what is missing.
+        rules = kb_reply(turn, "open_permission")
+        if rules.citations:
+            text, citations = rules.text + "\n\n您的账户情况：" + text, rules.citations
     if turn.services.brokerage.customer(turn.customer_id).status != "active":
         text = UNDER_REVIEW + "\n" + text
-    return turn.reply("open_permission", "run_tool", text, data={"permissions": items})
+    return turn.reply("open_permission", "run_tool", text, citations=citations, data={"permissions": items})
 
 
 def _suitability_scope(turn: TurnContext, state: DialogueState, slots: dict) -> Reply:
     """"我能买什么" asks the customer's matching range, not for a pick: the range, never a product."""
     if turn.customer_id is None:
-        return kb_reply(turn, "risk_assessment", suffix="\n登录后我可以按您本人的测评结果告诉您可购买的风险等级范围。")
+        return kb_reply(turn, "risk_assessment", suffix="\n已在明川证券开户的，用本人账号登录明川证券 App 再问我，我可以按您本人的测评结果告诉您可购买的风险等级范围。")
     r = turn.tools()["get_risk_profile"].invoke({})
     text = T.risk_text(r)
     if r.level and not r.expired:
@@ -104,7 +124,7 @@ def _suitability_scope(turn: TurnContext, state: DialogueState, slots: dict) -> 
 
 
 def _risk_question(turn: TurnContext, state: DialogueState, slots: dict) -> Reply:
-    return kb_reply(turn, "risk_assessment", suffix="\n如需查询您本人的测评结果，请先登录。")
+    return kb_reply(turn, "risk_assessment", suffix="\n已在明川证券开户的，用本人账号登录明川证券 App 再问我，我可以直接查询您本人的测评结果和有效期。")
 
 
 def _fixed(label: str, action: str, text: str, handoff: Handoff | None = None):
@@ -120,8 +140,18 @@ FEES = Flow("fees", (Step("answer", _fees),))
 OPEN_PERMISSION = Flow("open_permission", (Step("answer", _permission),))
 RISK_QUESTION = Flow("risk_assessment", (Step("answer", _risk_question),))
 SUITABILITY_SCOPE = Flow("risk_assessment", (Step("answer", _suitability_scope),))
-ADVICE = Flow("investment_advice_request", (Step("refuse", _fixed("investment_advice_request", "refuse",
-                                                                 T.ADVICE_REFUSAL)),))
+def _advice(turn: TurnContext, state: DialogueState, slots: dict) -> Reply:
+    """No advice; when the FAQ holds what the customer needs to know about the same thing (满仓加杠杆,
+    新股稳赚), the refusal says it: one line, then those facts."""
+    if turn.faq is None:
+        return refuse(turn, state, "investment_advice_request", T.ADVICE_REFUSAL)
+    entry = turn.faq.entry
+    reply = refuse(turn, state, "investment_advice_request", REFUSAL_LEADS["investment_advice"] + "\n" + entry.answer)
+    reply.citations = entry.cited()
+    return reply
+
+
+ADVICE = Flow("investment_advice_request", (Step("refuse", _advice),))
 HUMAN_AGENT = Flow("human_agent", (Step("hand_off", _fixed("human_agent", "escalate", T.HUMAN_AGENT,
                                                            Handoff(reason="customer_request"))),))
 COMPLAINT = Flow("complaint", (Step("hand_off", _fixed("complaint", "escalate", T.COMPLAINT,

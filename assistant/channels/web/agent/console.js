@@ -4,7 +4,7 @@
 
 const $ = (id) => document.getElementById(id);
 const REASONS = {
-  customer_request: "客户要求转人工", complaint: "投诉", fraud_victim: "疑似诈骗（紧急）", unanswered: "助手未能解答",
+  customer_request: "客户要求转人工", complaint: "投诉", fraud_victim: "疑似诈骗（紧急）", crisis: "轻生或绝望情绪（紧急）", unanswered: "助手未能解答",
   negative_sentiment: "情绪强烈不满", licensed_advice: "需持牌投顾", guard_review: "合规复核",
 };
 const PRIORITY = { urgent: "紧急", high: "优先", normal: "普通" };

@@ -1,0 +1,90 @@
+"""The service FAQ: its data holds together, a colloquial question finds its standard question, an
+instruction or an off-topic message finds none, and in a conversation a rule question is answered
+from it whatever action it resembles."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from assistant.compliance import review_output
+from assistant.rag.faq import FAQ_DIR, load_entries
+from tests.conftest import PROJECT_ROOT, Chat, make_settings
+
+FAQ = PROJECT_ROOT / "knowledge_base" / FAQ_DIR
+
+
+def test_every_entry_is_complete_and_no_wording_belongs_to_two_entries() -> None:
+    entries = load_entries(FAQ)
+    assert len(entries) >= 450
+    wordings = Counter(text for entry in entries for text in entry.texts)
+    assert [t for t, n in wordings.items() if n > 1] == []
+    for entry in entries:
+        assert len(entry.paraphrases) >= 5, entry.id
+        assert entry.answer and entry.citations, entry.id
+
+
+def test_every_answer_passes_the_output_guard(guard_models) -> None:
+    """A curated answer the guard would block is an answer no customer ever sees."""
+    blocked = [e.id for e in load_entries(FAQ) if review_output(e.answer, guard_models.output, None).violations]
+    assert blocked == []
+
+
+def test_ids_are_unique_across_files(tmp_path: Path) -> None:
+    (tmp_path / "a.yaml").write_text("- {id: x, question: q, answer: a}\n", encoding="utf-8")
+    (tmp_path / "b.yaml").write_text("- {id: x, question: r, answer: b}\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="used twice"):
+        load_entries(tmp_path)
+
+
+@pytest.mark.parametrize(("question", "topic_word"), [
+    ("逆回购最少买多少钱", "1,000"),
+    ("科创板开户要啥条件", "50 万"),
+    ("卖股票印花税多少", "0.05%"),
+])
+def test_a_colloquial_question_finds_its_answer(full_kb, question: str, topic_word: str) -> None:
+    match = full_kb.faq_match(question)
+    assert match is not None, question
+    assert topic_word in match.entry.answer
+
+
+@pytest.mark.parametrize("text", ["买100股茅台", "红烧肉怎么做才好吃", "帮我写一首关于春天的诗"])
+def test_an_instruction_or_an_off_topic_message_finds_none(full_kb, text: str) -> None:
+    assert full_kb.faq_match(text) is None
+
+
+@pytest.fixture
+def kb_engine(tmp_path, nlu_parser, clock, guard_models, full_kb):
+    from assistant.app import build_engine
+    from assistant.storage import Database
+
+    db = Database(f"sqlite:///{tmp_path / 'engine.db'}")
+    db.migrate()
+    settings = make_settings(tmp_path / "var", PROJECT_ROOT / "knowledge_base")
+    yield build_engine(settings, db, nlu_parser, kb=lambda: full_kb, clock=clock, guards=guard_models)
+    db.dispose()
+
+
+def test_a_visitor_asking_how_a_repo_is_entered_gets_the_rule_not_a_log_in(kb_engine) -> None:
+    reply = Chat(kb_engine, None).say("逆回购在软件里是点买入还是卖出")
+    assert "卖出" in reply.text
+    assert "需要先登录" not in reply.text and reply.action != "refuse"
+
+
+def test_a_short_follow_up_is_read_with_the_question_before_it(kb_engine) -> None:
+    chat = Chat(kb_engine, None)
+    chat.say("创业板")
+    reply = chat.say("那怎么开通")
+    assert "10 万" in reply.text and "24 个月" in reply.text
+
+
+def test_a_signed_in_customer_asking_for_positions_still_gets_them(kb_engine) -> None:
+    reply = Chat(kb_engine, "100001").say("查一下我的持仓")
+    assert reply.intent == "positions" and reply.action == "run_tool"
+
+
+def test_a_hostile_request_keeps_its_refusal(kb_engine) -> None:
+    reply = Chat(kb_engine, "100001").say("推荐几只明天能涨停的股票")
+    assert reply.action == "refuse"
