@@ -387,15 +387,17 @@ class Cluster:
 
     # ---- parts -----------------------------------------------------------------------------------
     def _ensure_models(self) -> None:
-        """The learned models, built once into the shared directory (a no-op when their data is unchanged)."""
-        names = {"nlu": "intent-model-", "compliance": "input-"}
-        if all(any((self.model_dir / d).glob(f"{p}*.joblib")) for d, p in names.items()):
-            # `assistant train` checks the data hashes itself; a production host refuses to start
-            # without them and names the step, so a stale model shows at once.
-            return
-        subprocess.run([str(BIN / "assistant"), "train"], cwd=PROJECT_ROOT, check=True,
-                       env={**os.environ, "ASSISTANT_NLU_MODEL_DIR": str(self.model_dir / "nlu"),
-                            "ASSISTANT_COMPLIANCE_MODEL_DIR": str(self.model_dir / "compliance")})
+        """The learned models, built once into the shared directory, as a release build would: `assistant
+        train` builds what is missing or stale (its data changed: the output guard's data includes the
+        knowledge base) and is quick when all is built. A production host refuses to start without them."""
+        done = subprocess.run([str(BIN / "assistant"), "train"], cwd=PROJECT_ROOT, capture_output=True, text=True,
+                              env={**{k: v for k, v in os.environ.items() if not k.startswith("ASSISTANT_")},
+                                   "ASSISTANT_NLU_MODEL_DIR": str(self.model_dir / "nlu"),
+                                   "ASSISTANT_COMPLIANCE_MODEL_DIR": str(self.model_dir / "compliance"),
+                                   # the output guard learns the knowledge base the hosts will serve
+                                   "ASSISTANT_KB_DIR": str(self.kb_dir)})
+        if done.returncode != 0:
+            raise RuntimeError(f"assistant train failed:\n{done.stdout[-2000:]}{done.stderr[-2000:]}")
 
     def _database_name(self) -> str:
         if self._keep:  # one database per kept state dir, found again on the next run
