@@ -161,6 +161,7 @@ class RuleClassifier:
         self.cache_dir = cache_dir
         self.threshold = threshold
         self._trained: _Trained | None = None
+        self._path: Path | None = None
         self._lock = threading.Lock()
 
     @staticmethod
@@ -193,8 +194,13 @@ class RuleClassifier:
         return h.hexdigest()[:16]
 
     def cache_path(self) -> Path | None:
-        """Where the model built from the current data lies (or would lie)."""
-        return self.cache_dir / f"{self.name}-{self._data_hash(self._examples())}.joblib" if self.cache_dir else None
+        """Where the model built from the current data lies (or would lie). Worked out once: it reads
+        and masks every training text (seconds), and the data does not change while the process runs."""
+        if self.cache_dir is None:
+            return None
+        if self._path is None:
+            self._path = self.cache_dir / f"{self.name}-{self._data_hash(self._examples())}.joblib"
+        return self._path
 
     def ensure_trained(self) -> _Trained:
         """The built model, loaded once; trained and saved first when it is not built."""

@@ -10,7 +10,7 @@ from langchain_core.language_models.chat_models import BaseChatModel
 
 from assistant.nlu import normalize_text
 from assistant.rag.answer import Answer, AnswerComposer
-from assistant.rag.faq import FAQ_DIR, EmbedQueries, FaqIndex, FaqMatch
+from assistant.rag.faq import FAQ_DIR, EmbedQueries, FaqIndex, FaqMatch, expand_shorthand
 from assistant.rag.index import ChunkIndex, StoredChunk
 from assistant.rag.ingest import Ingestor, IngestReport, Progress
 from assistant.rag.retrieval import HybridRetriever, Mode, SearchHit
@@ -79,8 +79,20 @@ class KnowledgeBase:
         return self.faq
 
     def faq_match(self, question: str) -> FaqMatch | None:
-        """The standard question that answers this one, when the FAQ has one close enough."""
-        return self.faq.match(normalize_text(question)) if self.faq is not None else None
+        """The standard question that answers this one, when the FAQ has one close enough and the
+        question is about what the knowledge base covers at all.
+
+        e5 similarities are compressed: 车险到期了怎么续保 sits as close to a convertible bond's maturity
+        as many true paraphrases sit to theirs. So a match that is not near-verbatim must also find a
+        relevant passage in the documents (the same gate that keeps off-topic questions unanswered)."""
+        if self.faq is None:
+            return None
+        question = normalize_text(question)
+        match = self.faq.match(question)
+        if match is None or (match.dense >= 0.94 and match.overlap >= 0.5):
+            return match  # close in meaning and in words: a wording of the standard question
+        hits = self.retriever.search(expand_shorthand(question), k=self.composer.max_passages)
+        return match if any(self.composer.gate.relevant(hit) for hit in hits) else None
 
     def passage(self, chunk_id: str) -> StoredChunk | None:
         """One indexed passage by its chunk id (what a citation points to), or None."""

@@ -50,8 +50,8 @@ def test_a_colloquial_question_finds_its_answer(full_kb, question: str, topic_wo
     assert topic_word in match.entry.answer
 
 
-@pytest.mark.parametrize("text", ["买100股茅台", "红烧肉怎么做才好吃", "帮我写一首关于春天的诗"])
-def test_an_instruction_or_an_off_topic_message_finds_none(full_kb, text: str) -> None:
+@pytest.mark.parametrize("text", ["车险到期了怎么续保", "红烧肉怎么做才好吃", "今天天气怎么样", "好的吧"])
+def test_an_off_topic_or_empty_message_finds_none(full_kb, text: str) -> None:
     assert full_kb.faq_match(text) is None
 
 
@@ -83,6 +83,11 @@ def test_a_short_follow_up_is_read_with_the_question_before_it(kb_engine) -> Non
 def test_a_signed_in_customer_asking_for_positions_still_gets_them(kb_engine) -> None:
     reply = Chat(kb_engine, "100001").say("查一下我的持仓")
     assert reply.intent == "positions" and reply.action == "run_tool"
+
+
+def test_an_order_said_whole_is_still_an_order(kb_engine) -> None:
+    reply = Chat(kb_engine, "100001").say("买100股茅台")
+    assert reply.pending_confirmation is not None
 
 
 def test_a_hostile_request_keeps_its_refusal(kb_engine) -> None:

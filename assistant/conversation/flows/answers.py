@@ -28,7 +28,8 @@ def kb_reply(turn: TurnContext, label: str, prefix: str = "", suffix: str = "") 
     example = worked_example(turn.question or turn.text, turn.now.date())
     if example:
         prefix += example + "\n"
-    answer = kb.answer(turn.text, on_text=_guarded_stream(turn, prefix), faq=turn.faq)
+    # A follow-up is searched as read with the question before it ("那基础层呢" → 新三板基础层门槛).
+    answer = kb.answer(turn.question or turn.text, on_text=_guarded_stream(turn, prefix), faq=turn.faq)
     if example and _shown_in(example, answer.text):
         prefix = prefix[: -len(example) - 1]  # the answer's own example is the customer's: say it once
     if not answer.found:
