@@ -9,7 +9,7 @@ VENV := .venv
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: run train test install install-runtime eval-kb eval-nlu eval-dialogues eval-answers eval-compliance eval-handoff eval-stt bench bench-load clean
+.PHONY: run train test test-cluster install install-runtime eval-kb eval-nlu eval-dialogues eval-answers eval-compliance eval-handoff eval-stt bench bench-load clean
 
 # Each step says how long it took.
 TIMED = sh scripts/timed.sh
@@ -44,6 +44,11 @@ run: install-runtime
 test: install
 	sh scripts/install-browser.sh
 	$(VENV)/bin/pytest -q
+
+# Two hosts of two workers, a Chroma server and a Redis of their own, the local PostgreSQL
+# (scripts/cluster.py): indexing once, a document added live, and the faults. About five minutes.
+test-cluster: install
+	$(VENV)/bin/pytest -q -m cluster tests/cluster
 
 eval-kb: install
 	$(VENV)/bin/python -m eval kb

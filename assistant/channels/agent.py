@@ -286,7 +286,7 @@ async def stream(websocket: WebSocket, access_token: str | None = None) -> None:
     await websocket.accept()
     service, bus = _service(websocket), websocket.app.state.events
     await run_in_threadpool(service.agents.heartbeat, agent.id, service.clock())
-    queue_sub = await bus.subscribe(QUEUE_CHANNEL)
+    queue_sub = await bus.subscribe(QUEUE_CHANNEL, catch_up={"type": "queue_changed"})
     bus.publish(QUEUE_CHANNEL, {"type": "queue_changed"})  # others see this agent come online
     outbox: asyncio.Queue[dict] = asyncio.Queue()
     conv_sub = None

@@ -18,7 +18,14 @@ def healthz() -> dict:
 class ReadyOut(BaseModel):
     status: str  # ready | not_ready
     checks: dict[str, bool]
+    loading: list[str]
+    # Shared parts this worker is working without, ready all the same: "vector_store" (the Chroma server
+    # does not answer: answers come from this worker's copy of the index; indexing waits), "redis"
+    # (rate limits are counted per worker, events between workers wait for it).
+    degraded: list[str]
     indexed_chunks: int
+    index_version: str | None  # the same on every host serving the same index
+    models: dict[str, str | None]  # the file each learned model was built into (its data hash in the name)
     ingesting: bool
     error: str | None = None
 
@@ -44,11 +51,19 @@ def readyz(request: Request) -> JSONResponse:
         (["faq"] if kb is not None and kb.faq_pending else []) + models_loading
     if getattr(state, "speech_loading", False):
         loading.append("speech_model")
+    degraded = [name for name, ok in (
+        ("vector_store", kb is None or kb.index.store_reachable),
+        ("redis", all(getattr(part, "healthy", True) for part in (getattr(state, "rate_counter", None),
+                                                                     getattr(state, "events", None)))),
+    ) if not ok]
     body = {
         "status": "ready" if all(checks.values()) else "not_ready",
         "checks": checks,
         "loading": loading,
+        "degraded": degraded,
         "indexed_chunks": len(kb.index.lexical.chunks) if kb else 0,
+        "index_version": kb.index_version if kb else None,
+        "models": models.built_files() if models is not None else {},
         "ingesting": bool(kb and kb.ingesting),
     }
     if state.startup_error:

@@ -3,10 +3,13 @@
 Fixed one-minute windows: a counter per key and window, INCR + EXPIRE in Redis when
 ASSISTANT_REDIS_URL is set (all workers and hosts count together), a dictionary in the process
 otherwise (the embedded default runs one worker). Going over answers 429 with Retry-After.
+When Redis does not answer, each worker counts alone for a while (the limits become per worker,
+never an error), and goes back to Redis once it answers again.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from typing import Annotated, Protocol
@@ -18,6 +21,7 @@ from assistant.channels.auth import current_customer
 from assistant.channels.errors import ApiError
 
 WINDOW_S = 60
+log = logging.getLogger(__name__)
 
 
 class Counter(Protocol):
@@ -42,18 +46,53 @@ class InProcessCounter:
 
 
 class RedisCounter:
+    retry_after_s = 5.0  # after a failure, count in the process this long before asking Redis again
+
     def __init__(self, url: str) -> None:
         import redis
+        from redis.backoff import NoBackoff
+        from redis.retry import Retry
 
-        self._redis = redis.Redis.from_url(url, socket_timeout=1.0, socket_connect_timeout=1.0)
+        self._redis = redis.Redis.from_url(url, socket_timeout=1.0, socket_connect_timeout=1.0,
+                                           retry=Retry(NoBackoff(), 0))
+        self._local = InProcessCounter()
+        self._retry_at = 0.0
+        self._healthy = True
+
+    @property
+    def healthy(self) -> bool:
+        """Whether counts are shared through Redis (asked again, at most every retry_after_s, when they were not)."""
+        if not self._healthy and time.monotonic() >= self._retry_at:
+            try:
+                self._redis.ping()
+                self._set_health(True)
+            except Exception:
+                self._retry_at = time.monotonic() + self.retry_after_s
+        return self._healthy
+
+    def _set_health(self, ok: bool, why: str = "") -> None:
+        if ok and not self._healthy:
+            log.info("Redis reachable again: rate limits shared by every worker")
+        elif not ok and self._healthy:
+            log.warning("Redis unreachable (%s): rate limits counted per worker until it returns", why)
+        self._healthy = ok
 
     def hit(self, key: str, window: int) -> int:
-        name = f"assistant:rl:{key}:{window}"
-        pipe = self._redis.pipeline()
-        pipe.incr(name)
-        pipe.expire(name, WINDOW_S * 2)
-        count, _ = pipe.execute()
-        return int(count)
+        now = time.monotonic()
+        if now >= self._retry_at:
+            name = f"assistant:rl:{key}:{window}"
+            try:
+                pipe = self._redis.pipeline()
+                pipe.incr(name)
+                pipe.expire(name, WINDOW_S * 2)
+                count, _ = pipe.execute()
+            except Exception as exc:
+                self._retry_at = now + self.retry_after_s
+                self._set_health(False, type(exc).__name__)
+            else:
+                self._set_health(True)
+                return int(count)
+        return self._local.hit(key, window)
 
 
 def build_counter(redis_url: str | None) -> Counter:

@@ -1,7 +1,10 @@
-"""The chunk index: dense vectors in Chroma (source of truth for chunks) and a BM25 index beside it.
+"""The chunk index: Chroma is the store of record for chunks and their vectors; each worker searches
+an in-memory snapshot of it (BM25 over the texts, exact cosine over the vectors).
 
-BM25 is rebuilt in memory from Chroma's stored texts at start-up and after each ingestion; at
-10,000 chunks that takes well under a second, and it keeps one store to back up and keep consistent.
+The snapshot is read from Chroma at start-up, after each ingestion and whenever the registry says
+another process changed the index (KnowledgeBase.sync); at 10,000 chunks reading it takes about a
+second and an exact search a millisecond. A turn never waits on the vector store: with the Chroma
+server unreachable or hung, answers go on from the snapshot, and only indexing waits for it.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from pathlib import Path
 
 import bm25s
 import chromadb
+import httpx
 import numpy as np
 from chromadb.api.types import Documents, EmbeddingFunction, Embeddings
 from chromadb.config import Settings as ChromaSettings
@@ -45,10 +49,17 @@ class _ChromaEmbedding(EmbeddingFunction[Documents]):
         return _ChromaEmbedding()
 
 
+HTTP_TIMEOUT_S = 30.0  # a hung Chroma server must not hang an ingestion or a reload forever
+
+
 def chroma_client(*, path: Path | None = None, host: str | None = None, port: int = 8000):
     settings = ChromaSettings(anonymized_telemetry=False)
     if host:
-        return chromadb.HttpClient(host=host, port=port, settings=settings)
+        client = chromadb.HttpClient(host=host, port=port, settings=settings)
+        session = getattr(getattr(client, "_server", None), "_session", None)  # the client's httpx session
+        if session is not None:  # chromadb leaves its timeout unset (wait forever)
+            session.timeout = httpx.Timeout(HTTP_TIMEOUT_S, connect=3.0)
+        return client
     assert path is not None
     path.mkdir(parents=True, exist_ok=True)
     return chromadb.PersistentClient(path=str(path), settings=settings)
@@ -69,9 +80,13 @@ class StoredChunk:
 class _Lexical:
     """An immutable BM25 snapshot; swapped whole so readers never see a half-built index."""
 
-    def __init__(self, chunks: list[StoredChunk]) -> None:
+    def __init__(self, chunks: list[StoredChunk], vectors: np.ndarray | None = None) -> None:
         self.chunks = chunks
         self.position = {chunk.id: i for i, chunk in enumerate(chunks)}
+        # Unit rows, in the chunks' order: the dense search is one matrix product over them.
+        vectors = np.zeros((0, 0), dtype=np.float32) if vectors is None else np.asarray(vectors, dtype=np.float32)
+        norms = np.linalg.norm(vectors, axis=1, keepdims=True) if vectors.size else None
+        self.vectors = vectors / np.maximum(norms, 1e-12) if norms is not None else vectors
         self.doc_types = np.array([c.meta.get("doc_type", "") for c in chunks])
         self.bm25 = bm25s.BM25(k1=1.2, b=0.75)
         corpus = [tokenize(c.search_text) for c in chunks]
@@ -87,6 +102,19 @@ class _Lexical:
         n = max(len(chunks), 1)
         self.idf = {t: float(np.log(1 + (n - f + 0.5) / (f + 0.5))) for t, f in frequency.items()}
         self.default_idf = float(np.log(1 + (n + 0.5) / 0.5))
+
+    def nearest(self, vector: np.ndarray, n: int, doc_type: str | None = None) -> list[tuple[int, float]]:
+        """(position, cosine similarity) of the n nearest chunks, best first: exact, over the snapshot."""
+        if not self.chunks or not self.vectors.size:
+            return []
+        query = np.asarray(vector, dtype=np.float32)
+        similarity = self.vectors @ (query / max(float(np.linalg.norm(query)), 1e-12))
+        if doc_type:
+            similarity = np.where(self.doc_types == doc_type, similarity, -np.inf)
+        n = min(n, len(similarity))
+        top = np.argpartition(-similarity, n - 1)[:n]
+        top = top[np.argsort(-similarity[top], kind="stable")]
+        return [(int(i), float(similarity[i])) for i in top if np.isfinite(similarity[i])]
 
     def scores(self, terms: list[str]) -> np.ndarray:
         if not self.chunks or not terms:
@@ -106,6 +134,7 @@ class ChunkIndex:
         )
         self._lock = threading.Lock()
         self._lexical = _Lexical([])
+        self.store_reachable = True
         self.refresh_lexical()
 
     # ---- writing -------------------------------------------------------------------------
@@ -130,15 +159,31 @@ class ChunkIndex:
             self._collection.delete(ids=ids[start : start + 5000])
 
     def refresh_lexical(self) -> None:
-        stored = self._collection.get(include=["documents", "metadatas"])
-        chunks = [
-            StoredChunk(id=i, text=d or "", meta=m or {})
-            for i, d, m in zip(stored["ids"], stored["documents"], stored["metadatas"], strict=True)
-        ]
-        chunks.sort(key=lambda c: (c.meta.get("doc_path", ""), int(c.meta.get("position", 0))))
-        lexical = _Lexical(chunks)
+        """Read the snapshot (texts, metadata and vectors) from the store and swap it in whole."""
+        try:
+            stored = self._collection.get(include=["documents", "metadatas", "embeddings"])
+        except Exception:
+            self.store_reachable = False
+            raise
+        self.store_reachable = True
+        rows = sorted(
+            zip(stored["ids"], stored["documents"], stored["metadatas"], stored["embeddings"], strict=True),
+            key=lambda r: ((r[2] or {}).get("doc_path", ""), int((r[2] or {}).get("position", 0))),
+        )
+        chunks = [StoredChunk(id=i, text=d or "", meta=m or {}) for i, d, m, _ in rows]
+        vectors = np.asarray([e for *_, e in rows], dtype=np.float32) if rows else None
+        lexical = _Lexical(chunks, vectors)
         with self._lock:
             self._lexical = lexical
+
+    def check_store(self) -> bool:
+        """Whether the vector store answers now (a cheap call); remembered for /readyz."""
+        try:
+            self._collection.count()
+            self.store_reachable = True
+        except Exception:
+            self.store_reachable = False
+        return self.store_reachable
 
     # ---- reading -------------------------------------------------------------------------
     @property
@@ -147,10 +192,9 @@ class ChunkIndex:
             return self._lexical
 
     def vectors(self, ids: list[str]) -> np.ndarray:
-        """Stored vectors for these chunk ids, in the order given."""
-        stored = self._collection.get(ids=ids, include=["embeddings"])
-        by_id = dict(zip(stored["ids"], stored["embeddings"], strict=True))
-        return np.asarray([by_id[i] for i in ids], dtype=np.float32)
+        """Stored vectors (unit length) for these chunk ids, in the order given."""
+        lexical = self.lexical
+        return np.asarray([lexical.vectors[lexical.position[i]] for i in ids], dtype=np.float32)
 
     def doc_chunk_counts(self) -> dict[str, int]:
         counts: dict[str, int] = {}
@@ -160,16 +204,9 @@ class ChunkIndex:
         return counts
 
     def dense_search(self, vector: np.ndarray, n: int, doc_type: str | None = None) -> list[tuple[str, float]]:
-        """(chunk id, cosine similarity), best first."""
-        if not self.lexical.chunks:
-            return []
-        result = self._collection.query(
-            query_embeddings=[vector.tolist()],
-            n_results=n,
-            where={"doc_type": doc_type} if doc_type else None,
-            include=["distances"],
-        )
-        return [(i, 1.0 - float(d)) for i, d in zip(result["ids"][0], result["distances"][0], strict=True)]
+        """(chunk id, cosine similarity), best first: exact, over this worker's snapshot (no call to the store)."""
+        lexical = self.lexical
+        return [(lexical.chunks[p].id, similarity) for p, similarity in lexical.nearest(vector, n, doc_type)]
 
 
 def _slug(name: str) -> str:

@@ -35,6 +35,7 @@ class IngestReport:
     failed: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
     chunks_embedded: int = 0
     seconds: float = 0.0
+    index_version: str = ""
 
     @property
     def chunks_per_second(self) -> float:
@@ -65,10 +66,29 @@ class Ingestor:
         self.index = index
         self.kb_dir = kb_dir
 
+    def version(self) -> str:
+        """The index's version as the registry records it: a digest of every document's path, content
+        hash, chunk count and embedding model. It changes with any ingestion that changed the index,
+        wherever it ran, so a host that reads another version than the one it loaded reloads."""
+        digest = hashlib.sha256()
+        with self.db.session() as session:
+            rows = session.execute(select(KbDocument.path, KbDocument.content_sha256, KbDocument.chunk_count,
+                                          KbDocument.embedding_model).order_by(KbDocument.path))
+            for row in rows:
+                digest.update("\x1f".join(str(v) for v in row).encode() + b"\x1e")
+        return digest.hexdigest()[:16]
+
     def run(self, *, rebuild: bool = False, progress: Progress | None = None) -> IngestReport:
+        # One ingestion at a time across every worker and host sharing the database (and so the vector
+        # store): the first indexes, the others wait here and then find the files unchanged.
+        with self.db.exclusive("kb-ingest"):
+            return self._run(rebuild=rebuild, progress=progress)
+
+    def _run(self, *, rebuild: bool, progress: Progress | None) -> IngestReport:
         started = time.perf_counter()
         report = IngestReport()
         files = discover(self.kb_dir) if self.kb_dir.is_dir() else {}
+        self.index.refresh_lexical()  # what the store holds now, which another host may just have written
         with self.db.session() as session:
             registry = {doc.path: doc for doc in session.scalars(select(KbDocument))}
         present = self.index.doc_chunk_counts()
@@ -130,6 +150,7 @@ class Ingestor:
             self._forget(relative)
             report.removed.append(relative)
 
+        report.index_version = self.version()  # read before the reload: a later change is seen as one
         self.index.refresh_lexical()
         report.seconds = time.perf_counter() - started
         return report

@@ -30,6 +30,7 @@ class KnowledgeBase:
         self.ingesting = False
         self.faq: FaqIndex | None = None
         self._faq_source = (kb_dir / FAQ_DIR, faq_embed, faq_cache, faq_embedder_name)
+        self.index_version: str | None = None  # the registry's version the loaded snapshot was read at
 
     @property
     def ready(self) -> bool:
@@ -42,9 +43,26 @@ class KnowledgeBase:
             try:
                 self.load_faq()
                 self.last_report = self.ingestor.run(rebuild=rebuild, progress=progress)
+                self.index_version = self.last_report.index_version
             finally:
                 self.ingesting = False
             return self.last_report
+
+    def sync(self) -> bool:
+        """Reload the index's in-memory part when another process (a host's start-up, `assistant ingest`)
+        changed the shared index; True when it reloaded. Skipped while this process ingests."""
+        if not self._ingest_lock.acquire(blocking=False):
+            return False
+        try:
+            version = self.ingestor.version()  # read before the reload, so a change after it is seen next time
+            if version == self.index_version:
+                return False
+            self.index.refresh_lexical()
+            self.load_faq()  # the standard questions of this release's files (vectors cached by content)
+            self.index_version = version
+            return True
+        finally:
+            self._ingest_lock.release()
 
     @property
     def faq_pending(self) -> bool:

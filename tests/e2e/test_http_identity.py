@@ -3,7 +3,6 @@ process (the embedded default)."""
 
 from __future__ import annotations
 
-import uuid
 from datetime import timedelta
 
 import pytest
@@ -18,8 +17,7 @@ REDIS_URL = "redis://127.0.0.1:6379/15"
 
 def _redis_available() -> bool:
     try:
-        RedisCounter(REDIS_URL).hit(f"probe:{uuid.uuid4().hex}", 0)
-        return True
+        return bool(RedisCounter(REDIS_URL)._redis.ping())  # hit() itself counts locally when Redis is away
     except Exception:
         return False
 

@@ -6,7 +6,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import inspect, select, text
+from sqlalchemy import create_engine, inspect, select, text
 
 from assistant.storage import Database, KbDocument
 
@@ -71,3 +71,21 @@ def test_naive_times_are_refused(database: Database) -> None:
 def test_ping_reports_an_unreachable_database(tmp_path) -> None:
     assert Database(f"sqlite:///{tmp_path / 'ok.db'}").ping()
     assert not Database("postgresql+psycopg://nobody@127.0.0.1:1/none?connect_timeout=1").ping()
+
+
+def test_a_pooled_connection_that_outlived_its_server_is_replaced_before_use(database: Database, monkeypatch) -> None:
+    """A PostgreSQL restart (here: the server ending the session) costs no request made after it:
+    a connection idle in the pool is checked before use, one in steady use is not (a round trip saved)."""
+    if database.engine.dialect.name != "postgresql":
+        pytest.skip("connections to a server only")
+    with database.session() as session:
+        pid = session.execute(text("SELECT pg_backend_pid()")).scalar()
+    admin = create_engine(database.url)  # another client ends that session, as a server restart would
+    with admin.connect() as other:
+        assert other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid}).scalar() is True
+        other.commit()
+    admin.dispose()
+    monkeypatch.setattr("assistant.storage.db.IDLE_PING_S", 0.0)  # the pooled one has been idle long enough
+    with database.session() as session:
+        assert session.execute(text("SELECT 1")).scalar() == 1
+        assert session.execute(text("SELECT pg_backend_pid()")).scalar() != pid
