@@ -66,6 +66,8 @@ def main() -> None:
         app = create_app(settings, ingest_in_background=False)
         with TestClient(app):
             engine = app.state.engine
+            while app.state.kb is not None and app.state.kb.faq_pending:  # the standard questions load in the background
+                time.sleep(0.2)
             knowledge = questions()
             turns = workload(args.mix, 1, knowledge[: args.turns])[: args.turns]
             warm = workload(args.mix, 2, knowledge[-60:])[:40]
