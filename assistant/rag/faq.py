@@ -100,6 +100,7 @@ class FaqIndex:
     wordings: list[str]
     embed_queries: EmbedQueries
     idf: dict[str, float] = field(default_factory=dict)
+    tokens: dict[str, frozenset[str]] = field(default_factory=dict)  # each wording's words, cut once at build
     # Chosen on the answers dev split and the FAQ's own paraphrases held out one at a time, against
     # the off-topic questions and the order, look-up and chat utterances of the intent training data
     # (`python -m eval faq` prints both sides at these values).
@@ -128,9 +129,10 @@ class FaqIndex:
                 tmp = cached.with_suffix(".tmp.npy")
                 np.save(tmp, vectors)
                 tmp.replace(cached)  # a reader never sees half a file
-        documents = Counter(t for text in wordings for t in set(tokenize(text)))
+        tokens = {text: frozenset(tokenize(text)) for text in wordings}
+        documents = Counter(t for text in wordings for t in tokens[text])
         idf = {t: math.log(1 + len(wordings) / c) for t, c in documents.items()}
-        return cls(entries, vectors, np.asarray(owner), wordings, embed_queries, idf)
+        return cls(entries, vectors, np.asarray(owner), wordings, embed_queries, idf, tokens)
 
     def __len__(self) -> int:
         return len(self.entries)
@@ -178,7 +180,9 @@ class FaqIndex:
         a short question inside a long paraphrase and a long question around a short one both score low."""
         if not words:
             return 0.0
-        other = set(tokenize(wording))
+        other = self.tokens.get(wording)
+        if other is None:
+            other = self.tokens[wording] = frozenset(tokenize(wording))
         if not other:
             return 0.0
         weight = lambda ts: sum(self.idf.get(t, 1.0) for t in ts)  # noqa: E731

@@ -30,7 +30,7 @@ def test_health_and_readiness(client) -> None:
     assert ready.status_code == 200
     body = ready.json()
     assert body["status"] == "ready" and body["checks"] == {"database": True, "embeddings": True, "index": True,
-                                                            "intent_model": True, "models": True}
+                                                            "faq": True, "intent_model": True, "models": True}
     assert body["indexed_chunks"] > 0 and body["loading"] == []
 
 

@@ -86,8 +86,8 @@ def test_a_signed_in_customer_asking_for_positions_still_gets_them(kb_engine) ->
 
 
 def test_an_order_said_whole_is_still_an_order(kb_engine) -> None:
-    reply = Chat(kb_engine, "100001").say("买100股茅台")
-    assert reply.pending_confirmation is not None
+    reply = Chat(kb_engine, "100001").say("买100股茅台 市价")
+    assert reply.intent == "place_order" and reply.pending_confirmation is not None
 
 
 def test_a_hostile_request_keeps_its_refusal(kb_engine) -> None:
