@@ -18,10 +18,11 @@ from assistant.compliance import messages as M
 from assistant.compliance.classifier import MIN_UNIT, RuleClassifier
 from assistant.compliance.judge import ComplianceJudge, InputReading
 from assistant.compliance.pii import PII_NAMES, MaskResult, find_pii, mask_pii, normalize_width
-from assistant.compliance.textnorm import is_invisible
+from assistant.compliance.textnorm import is_invisible, simplified
 from assistant.compliance.rules import (
     AFTER_MENTION,
     CLAUSE_END,
+    DISCLAIMER_BREAK,
     DISCLOSURE,
     EDUCATION,
     HISTORY,
@@ -37,6 +38,7 @@ from assistant.compliance.rules import (
     REPORTED_OFFER,
     REQUEST,
     RETURN_FIGURE,
+    RULE_STATEMENT,
     SCAM_LOSS,
     SCAM_REFUSED,
     SERVICE_OBJECT,
@@ -143,15 +145,22 @@ def _is_mention(text: str, start: int, end: int) -> bool:
     if len(phrase) >= 2 and phrase[0] == "不" and start > 0 and text[start - 1] == phrase[1]:
         return True  # 会不会亏, 要不要卖: a question (A-not-A), not the claim 不会亏 or the advice 不要卖
     clause_start = max((m.end() for m in CLAUSE_END.finditer(text, 0, start)), default=0)
+    # A disclaimer ends where "：", "但是", "不过" begin what it does not cover.
+    clause_start = max([clause_start, *(m.end() for m in DISCLAIMER_BREAK.finditer(text, clause_start, start))])
     before = text[clause_start:start]
     if NEGATION_NEAR.search(before[-2:] if len(before) >= 2 else before) or NEGATION_CLAUSE.search(before):
+        return True
+    if RULE_STATEMENT.search(before):
         return True
     if AFTER_MENTION.search(text[end:end + 40]):
         return True
     sentence_start = max((m.end() for m in SENTENCE_END.finditer(text, 0, start)), default=0)
     next_end = SENTENCE_END.search(text, end)
     sentence = text[sentence_start:next_end.start() if next_end else len(text)]
-    if WARNING_LEAD.search(text[sentence_start:start]):  # a sentence that lists a scam's tactics
+    # A list of a scam's tactics often follows a colon ("共同点：承诺高收益"); only a "but" ends the warning.
+    lead_start = max([sentence_start, *(m.end() for m in DISCLAIMER_BREAK.finditer(text, sentence_start, start)
+                                        if m.group() not in ":：—")])
+    if WARNING_LEAD.search(text[lead_start:start]):  # a sentence that lists a scam's tactics
         return True
     # Quoted in a sentence that warns or refuses; or history told as history (保本基金已逐步转型).
     return (_quoted(text, start, end) and bool(MENTION_SENTENCE.search(sentence))) or bool(HISTORY.search(sentence))
@@ -168,7 +177,10 @@ def _check_output(text: str, model: RuleClassifier | None, judge: ComplianceJudg
     Patterns first; then the judge (when one is configured and answers) or else the learned model
     adds what was said without the telltale words. Neither can clear what a pattern found.
     """
-    norm = normalize_width(text)
+    # 內幕消息 is 内幕消息: one character for one, so every span is the original's. The model reads the
+    # text as it was trained (full-width punctuation kept), in simplified characters.
+    read = simplified(text)
+    norm = normalize_width(read)
     squashed, where = _squash(norm)
     found: list[Violation] = []
     mentions: list[tuple[str, int]] = []  # phrases judged negated or quoted: the model may not overrule that
@@ -196,7 +208,7 @@ def _check_output(text: str, model: RuleClassifier | None, judge: ComplianceJudg
                 found.append(Violation(j.rule, text[start:end], start, end, _RULE_BY_NAME[j.rule].message))
     elif model is not None:
         seen = {v.rule for v in found}
-        for f in model.findings(text):
+        for f in model.findings(read):
             if f.rule in seen:
                 continue
             start = f.start
@@ -207,7 +219,7 @@ def _check_output(text: str, model: RuleClassifier | None, judge: ComplianceJudg
                 # judges what follows the mention's clause on its own.
                 clause = CLAUSE_END.search(norm, max(inside))
                 start = clause.end() if clause else f.end
-                if len(text[start:f.end].strip()) < MIN_UNIT or model.best(text[start:f.end], f.rule) < model.threshold:
+                if len(text[start:f.end].strip()) < MIN_UNIT or model.best(read[start:f.end], f.rule) < model.threshold:
                     continue
             found.append(Violation(f.rule, text[start:f.end].strip(), start, f.end, _RULE_BY_NAME[f.rule].message))
     for f in find_pii(text):
@@ -305,14 +317,15 @@ def inspect_input(text: str, *, customer_id: str | None = None, model: RuleClass
 
 def _decide_input(masked: MaskResult, customer_id: str | None, model: RuleClassifier | None,
                   reading: InputReading | None) -> InputDecision:
-    rules = _input_rules(normalize_width(masked.text), customer_id, model, reading)
+    text = simplified(normalize_width(masked.text))
+    rules = _input_rules(text, customer_id, model, reading)
     pii_rules = (["credential"] if masked.has_credential else []) + (["pii"] if masked.kinds - {"credential"} else [])
     notice = M.CREDENTIAL_WARNING if masked.has_credential else ""
-    if rules == ["prompt_injection"] and _ASKS_MEANING.search(masked.text):
+    if rules == ["prompt_injection"] and _ASKS_MEANING.search(text):
         # "ignore all previous instructions 是什么意思？" is answered with a fixed explanation: the
         # text itself goes no further (not to the classifier's reply, not to an answering LLM).
         return InputDecision(masked, rules, "answer", reply=M.INJECTION_EXPLAINED)
-    if CRISIS.search(masked.text):
+    if CRISIS.search(text):
         # Despair or thoughts of suicide go to a person at urgent priority whatever else the message says.
         return InputDecision(masked, ["crisis", *rules, *pii_rules], "escalate", reply=notice + M.CRISIS_SUPPORT,
                              priority="urgent")
