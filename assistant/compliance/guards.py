@@ -24,7 +24,8 @@ from assistant.compliance.rules import (
     CLAUSE_END,
     DISCLAIMER_BREAK,
     DISCLOSURE,
-    EDUCATION,
+    FRAUD_TOPIC,
+    INJECTION_CONCEPT,
     HISTORY,
     INPUT_RULES,
     MARKET_WORDS,
@@ -35,16 +36,16 @@ from assistant.compliance.rules import (
     PRODUCT_WORDS,
     QUOTE_CLOSE,
     QUOTE_OPEN,
-    REPORTED_OFFER,
-    REQUEST,
     RETURN_FIGURE,
     RULE_STATEMENT,
     SCAM_LOSS,
     SCAM_REFUSED,
+    SELF_TARGETED,
     SERVICE_OBJECT,
     SENTENCE_END,
     THIRD_PARTY,
     WARNING_LEAD,
+    asks_about,
     scam_hearsay,
     settled_matter,
 )
@@ -53,14 +54,13 @@ OUTPUT_RULE_NAMES = tuple(r.name for r in OUTPUT_RULES)
 INPUT_RULE_NAMES = (*INPUT_RULES, "crisis", "credential", "pii")
 # Despair or thoughts of suicide: a closed set of phrases, so a pattern, and never weighed against anything.
 CRISIS = re.compile(r"不想活|活不下去|活不成了|没法活|不活了|想死|寻死|自杀|轻生|跳楼|跳河|割腕|吃安眠药|一了百了|了结(自己|生命)|"
-                    r"结束(自己的)?生命|活着(还)?(有什么|没)(意思|意义)|死了算了|死了(就)?一了百了|不如死了")
+                    r"结束(自己的)?生命|活着(真|都|还|也)?(有什么|没有|没)(啥)?(意思|意义|盼头)|死了算了|死了(就)?一了百了|不如死了")
 REFUSALS = ("investment_advice", "guaranteed_return", "inside_information", "market_manipulation", "aml_evasion",
             "other_customer_data", "prompt_injection")
 _RULE_BY_NAME = {r.name: r for r in OUTPUT_RULES}
 # Spacing and filler inserted to slip past a keyword ("内 幕 消 息", "稳-赚") are ignored.
 _ASKS_MEANING = re.compile(r"(这句|这段|这个|这些)(话|英文|英语|句子)?.{0,6}(是)?什么意思|怎么翻译|什么意思|"
                            r"\bwhat\s+(is|are)\s+(an?\s+)?(prompt\s+injection|jailbreak(ing)?)s?\b", re.IGNORECASE)
-_VICTIM = re.compile(r"我|被骗|让我|叫我|要我|转了|已经")
 _FILLER = re.compile(r"[\s\u200b\u200c\u200d\ufeff·•\-_*~|/\\]+")
 
 
@@ -250,7 +250,7 @@ def review_output(text: str, model: RuleClassifier | None = None, judge: Complia
 def _input_rules(text: str, customer_id: str | None, model: RuleClassifier | None,
                  reading: InputReading | None = None) -> list[str]:
     squashed, _ = _squash(text)
-    educational = bool(EDUCATION.search(squashed)) and not REQUEST.search(REPORTED_OFFER.sub("", squashed))
+    educational = asks_about(squashed)
     # The judge's reading takes the learned check's place; it is added after the patterns, below.
     hits = [f.rule for f in model.findings(text)] if model is not None and reading is None else []
     if educational:
@@ -294,9 +294,19 @@ _ASKS_ADVICE = re.compile(r"推荐|建议|会涨|会跌|能涨|要涨|要跌|涨
 
 def _stands_in_education(rule: str, text: str) -> bool:
     """A question about a rule ("对倒和洗钱有关系吗？") is answered, whether a pattern or the model
-    flagged it; injections are refused whatever the phrasing, and a fraud victim is one when it
-    is about oneself."""
-    return rule == "prompt_injection" or (rule == "fraud_victim" and bool(_VICTIM.search(text)))
+    flagged it; injections are refused whatever the phrasing, unless the question is what an
+    injection is and nothing else in it is one ("prompt injection 是什么？"); a fraud victim is one
+    when it is about oneself ("我也被骗了", "让我充值"), not a scam asked about or seen in the news."""
+    if rule == "prompt_injection":
+        return not injection_concept_only(text)
+    return rule == "fraud_victim" and bool(SELF_TARGETED.search(text) or SCAM_LOSS.search(text))
+
+
+def injection_concept_only(text: str) -> bool:
+    """A question what prompt injection is, with no injection beside it."""
+    if not INJECTION_CONCEPT.search(text):
+        return False
+    return not INPUT_RULES["prompt_injection"].search(INJECTION_CONCEPT.sub(" ", text))
 
 
 def _third_party(text: str, customer_id: str | None) -> bool:
@@ -321,6 +331,9 @@ def _decide_input(masked: MaskResult, customer_id: str | None, model: RuleClassi
     rules = _input_rules(text, customer_id, model, reading)
     pii_rules = (["credential"] if masked.has_credential else []) + (["pii"] if masked.kinds - {"credential"} else [])
     notice = M.CREDENTIAL_WARNING if masked.has_credential else ""
+    if not rules and injection_concept_only(text):
+        # "prompt injection 是什么？" is answered with what it is and what we do about it.
+        return InputDecision(masked, [], "answer", reply=M.INJECTION_CONCEPT)
     if rules == ["prompt_injection"] and _ASKS_MEANING.search(text):
         # "ignore all previous instructions 是什么意思？" is answered with a fixed explanation: the
         # text itself goes no further (not to the classifier's reply, not to an answering LLM).
@@ -334,6 +347,9 @@ def _decide_input(masked: MaskResult, customer_id: str | None, model: RuleClassi
     refusals = [r for r in REFUSALS if r in rules]
     if refusals:
         return InputDecision(masked, refusals + pii_rules, "refuse", reply=notice + M.REFUSALS[refusals[0]])
+    if not rules and FRAUD_TOPIC.search(text):
+        # Fraud asked about, not suffered ("荐股群诈骗一般套路是什么"): answered, with the warning first.
+        notice += M.FRAUD_TIP
     if pii_rules:
         return InputDecision(masked, pii_rules, "mask", notice=notice)
-    return InputDecision(masked, [], "answer")
+    return InputDecision(masked, [], "answer", notice=notice)
