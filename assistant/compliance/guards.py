@@ -18,12 +18,14 @@ from assistant.compliance import messages as M
 from assistant.compliance.classifier import MIN_UNIT, RuleClassifier
 from assistant.compliance.judge import ComplianceJudge, InputReading
 from assistant.compliance.pii import PII_NAMES, MaskResult, find_pii, mask_pii, normalize_width
-from assistant.compliance.textnorm import is_invisible
+from assistant.compliance.textnorm import is_invisible, simplified
 from assistant.compliance.rules import (
     AFTER_MENTION,
     CLAUSE_END,
+    DISCLAIMER_BREAK,
     DISCLOSURE,
-    EDUCATION,
+    FRAUD_TOPIC,
+    INJECTION_CONCEPT,
     HISTORY,
     INPUT_RULES,
     MARKET_WORDS,
@@ -34,15 +36,16 @@ from assistant.compliance.rules import (
     PRODUCT_WORDS,
     QUOTE_CLOSE,
     QUOTE_OPEN,
-    REPORTED_OFFER,
-    REQUEST,
     RETURN_FIGURE,
+    RULE_STATEMENT,
     SCAM_LOSS,
     SCAM_REFUSED,
+    SELF_TARGETED,
     SERVICE_OBJECT,
     SENTENCE_END,
     THIRD_PARTY,
     WARNING_LEAD,
+    asks_about,
     scam_hearsay,
     settled_matter,
 )
@@ -51,14 +54,13 @@ OUTPUT_RULE_NAMES = tuple(r.name for r in OUTPUT_RULES)
 INPUT_RULE_NAMES = (*INPUT_RULES, "crisis", "credential", "pii")
 # Despair or thoughts of suicide: a closed set of phrases, so a pattern, and never weighed against anything.
 CRISIS = re.compile(r"不想活|活不下去|活不成了|没法活|不活了|想死|寻死|自杀|轻生|跳楼|跳河|割腕|吃安眠药|一了百了|了结(自己|生命)|"
-                    r"结束(自己的)?生命|活着(还)?(有什么|没)(意思|意义)|死了算了|死了(就)?一了百了|不如死了")
+                    r"结束(自己的)?生命|活着(真|都|还|也)?(有什么|没有|没)(啥)?(意思|意义|盼头)|死了算了|死了(就)?一了百了|不如死了")
 REFUSALS = ("investment_advice", "guaranteed_return", "inside_information", "market_manipulation", "aml_evasion",
             "other_customer_data", "prompt_injection")
 _RULE_BY_NAME = {r.name: r for r in OUTPUT_RULES}
 # Spacing and filler inserted to slip past a keyword ("内 幕 消 息", "稳-赚") are ignored.
 _ASKS_MEANING = re.compile(r"(这句|这段|这个|这些)(话|英文|英语|句子)?.{0,6}(是)?什么意思|怎么翻译|什么意思|"
                            r"\bwhat\s+(is|are)\s+(an?\s+)?(prompt\s+injection|jailbreak(ing)?)s?\b", re.IGNORECASE)
-_VICTIM = re.compile(r"我|被骗|让我|叫我|要我|转了|已经")
 _FILLER = re.compile(r"[\s\u200b\u200c\u200d\ufeff·•\-_*~|/\\]+")
 
 
@@ -143,15 +145,22 @@ def _is_mention(text: str, start: int, end: int) -> bool:
     if len(phrase) >= 2 and phrase[0] == "不" and start > 0 and text[start - 1] == phrase[1]:
         return True  # 会不会亏, 要不要卖: a question (A-not-A), not the claim 不会亏 or the advice 不要卖
     clause_start = max((m.end() for m in CLAUSE_END.finditer(text, 0, start)), default=0)
+    # A disclaimer ends where "：", "但是", "不过" begin what it does not cover.
+    clause_start = max([clause_start, *(m.end() for m in DISCLAIMER_BREAK.finditer(text, clause_start, start))])
     before = text[clause_start:start]
     if NEGATION_NEAR.search(before[-2:] if len(before) >= 2 else before) or NEGATION_CLAUSE.search(before):
+        return True
+    if RULE_STATEMENT.search(before):
         return True
     if AFTER_MENTION.search(text[end:end + 40]):
         return True
     sentence_start = max((m.end() for m in SENTENCE_END.finditer(text, 0, start)), default=0)
     next_end = SENTENCE_END.search(text, end)
     sentence = text[sentence_start:next_end.start() if next_end else len(text)]
-    if WARNING_LEAD.search(text[sentence_start:start]):  # a sentence that lists a scam's tactics
+    # A list of a scam's tactics often follows a colon ("共同点：承诺高收益"); only a "but" ends the warning.
+    lead_start = max([sentence_start, *(m.end() for m in DISCLAIMER_BREAK.finditer(text, sentence_start, start)
+                                        if m.group() not in ":：—")])
+    if WARNING_LEAD.search(text[lead_start:start]):  # a sentence that lists a scam's tactics
         return True
     # Quoted in a sentence that warns or refuses; or history told as history (保本基金已逐步转型).
     return (_quoted(text, start, end) and bool(MENTION_SENTENCE.search(sentence))) or bool(HISTORY.search(sentence))
@@ -168,7 +177,10 @@ def _check_output(text: str, model: RuleClassifier | None, judge: ComplianceJudg
     Patterns first; then the judge (when one is configured and answers) or else the learned model
     adds what was said without the telltale words. Neither can clear what a pattern found.
     """
-    norm = normalize_width(text)
+    # 內幕消息 is 内幕消息: one character for one, so every span is the original's. The model reads the
+    # text as it was trained (full-width punctuation kept), in simplified characters.
+    read = simplified(text)
+    norm = normalize_width(read)
     squashed, where = _squash(norm)
     found: list[Violation] = []
     mentions: list[tuple[str, int]] = []  # phrases judged negated or quoted: the model may not overrule that
@@ -196,7 +208,7 @@ def _check_output(text: str, model: RuleClassifier | None, judge: ComplianceJudg
                 found.append(Violation(j.rule, text[start:end], start, end, _RULE_BY_NAME[j.rule].message))
     elif model is not None:
         seen = {v.rule for v in found}
-        for f in model.findings(text):
+        for f in model.findings(read):
             if f.rule in seen:
                 continue
             start = f.start
@@ -207,7 +219,7 @@ def _check_output(text: str, model: RuleClassifier | None, judge: ComplianceJudg
                 # judges what follows the mention's clause on its own.
                 clause = CLAUSE_END.search(norm, max(inside))
                 start = clause.end() if clause else f.end
-                if len(text[start:f.end].strip()) < MIN_UNIT or model.best(text[start:f.end], f.rule) < model.threshold:
+                if len(text[start:f.end].strip()) < MIN_UNIT or model.best(read[start:f.end], f.rule) < model.threshold:
                     continue
             found.append(Violation(f.rule, text[start:f.end].strip(), start, f.end, _RULE_BY_NAME[f.rule].message))
     for f in find_pii(text):
@@ -238,7 +250,7 @@ def review_output(text: str, model: RuleClassifier | None = None, judge: Complia
 def _input_rules(text: str, customer_id: str | None, model: RuleClassifier | None,
                  reading: InputReading | None = None) -> list[str]:
     squashed, _ = _squash(text)
-    educational = bool(EDUCATION.search(squashed)) and not REQUEST.search(REPORTED_OFFER.sub("", squashed))
+    educational = asks_about(squashed)
     # The judge's reading takes the learned check's place; it is added after the patterns, below.
     hits = [f.rule for f in model.findings(text)] if model is not None and reading is None else []
     if educational:
@@ -282,9 +294,19 @@ _ASKS_ADVICE = re.compile(r"推荐|建议|会涨|会跌|能涨|要涨|要跌|涨
 
 def _stands_in_education(rule: str, text: str) -> bool:
     """A question about a rule ("对倒和洗钱有关系吗？") is answered, whether a pattern or the model
-    flagged it; injections are refused whatever the phrasing, and a fraud victim is one when it
-    is about oneself."""
-    return rule == "prompt_injection" or (rule == "fraud_victim" and bool(_VICTIM.search(text)))
+    flagged it; injections are refused whatever the phrasing, unless the question is what an
+    injection is and nothing else in it is one ("prompt injection 是什么？"); a fraud victim is one
+    when it is about oneself ("我也被骗了", "让我充值"), not a scam asked about or seen in the news."""
+    if rule == "prompt_injection":
+        return not injection_concept_only(text)
+    return rule == "fraud_victim" and bool(SELF_TARGETED.search(text) or SCAM_LOSS.search(text))
+
+
+def injection_concept_only(text: str) -> bool:
+    """A question what prompt injection is, with no injection beside it."""
+    if not INJECTION_CONCEPT.search(text):
+        return False
+    return not INPUT_RULES["prompt_injection"].search(INJECTION_CONCEPT.sub(" ", text))
 
 
 def _third_party(text: str, customer_id: str | None) -> bool:
@@ -305,14 +327,18 @@ def inspect_input(text: str, *, customer_id: str | None = None, model: RuleClass
 
 def _decide_input(masked: MaskResult, customer_id: str | None, model: RuleClassifier | None,
                   reading: InputReading | None) -> InputDecision:
-    rules = _input_rules(normalize_width(masked.text), customer_id, model, reading)
+    text = simplified(normalize_width(masked.text))
+    rules = _input_rules(text, customer_id, model, reading)
     pii_rules = (["credential"] if masked.has_credential else []) + (["pii"] if masked.kinds - {"credential"} else [])
     notice = M.CREDENTIAL_WARNING if masked.has_credential else ""
-    if rules == ["prompt_injection"] and _ASKS_MEANING.search(masked.text):
+    if not rules and injection_concept_only(text):
+        # "prompt injection 是什么？" is answered with what it is and what we do about it.
+        return InputDecision(masked, [], "answer", reply=M.INJECTION_CONCEPT)
+    if rules == ["prompt_injection"] and _ASKS_MEANING.search(text):
         # "ignore all previous instructions 是什么意思？" is answered with a fixed explanation: the
         # text itself goes no further (not to the classifier's reply, not to an answering LLM).
         return InputDecision(masked, rules, "answer", reply=M.INJECTION_EXPLAINED)
-    if CRISIS.search(masked.text):
+    if CRISIS.search(text):
         # Despair or thoughts of suicide go to a person at urgent priority whatever else the message says.
         return InputDecision(masked, ["crisis", *rules, *pii_rules], "escalate", reply=notice + M.CRISIS_SUPPORT,
                              priority="urgent")
@@ -321,6 +347,9 @@ def _decide_input(masked: MaskResult, customer_id: str | None, model: RuleClassi
     refusals = [r for r in REFUSALS if r in rules]
     if refusals:
         return InputDecision(masked, refusals + pii_rules, "refuse", reply=notice + M.REFUSALS[refusals[0]])
+    if not rules and FRAUD_TOPIC.search(text):
+        # Fraud asked about, not suffered ("荐股群诈骗一般套路是什么"): answered, with the warning first.
+        notice += M.FRAUD_TIP
     if pii_rules:
         return InputDecision(masked, pii_rules, "mask", notice=notice)
-    return InputDecision(masked, [], "answer")
+    return InputDecision(masked, [], "answer", notice=notice)

@@ -14,6 +14,9 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
+
+import opencc
 
 # Full-width ASCII (０-９, Ａ-Ｚ, ＠, －, space) to half-width, one character for one.
 WIDTH = {cp: cp - 0xFEE0 for cp in range(0xFF01, 0xFF5F)} | {0x3000: 0x20}
@@ -83,6 +86,25 @@ def normalize(text: str) -> Normalized:
             ends.append(i + 1)
         i += 1
     return Normalized("".join(chars), tuple(starts), tuple(ends))
+
+
+@lru_cache(maxsize=1)
+def _t2s() -> opencc.OpenCC:
+    return opencc.OpenCC("t2s")
+
+
+def simplified(text: str) -> str:
+    """Traditional characters as simplified ("內幕消息" as "内幕消息"), one character for one, so every
+    span found in the result is the same span of the original. OpenCC converts some phrases to a
+    different length; then each character is converted on its own."""
+    converted = _t2s().convert(text)
+    if len(converted) == len(text):
+        return converted
+    out = []
+    for ch in text:
+        one = _t2s().convert(ch)
+        out.append(one if len(one) == 1 else ch)
+    return "".join(out)
 
 
 def strip_invisible(text: str) -> str:

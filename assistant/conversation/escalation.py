@@ -20,7 +20,8 @@ def intent_name(label: str) -> str:
 
 def escalate(turn: TurnContext, state: DialogueState, reply: Reply) -> Reply:
     handoff, runs = evaluate(turn.text, reply, TurnSignals(state.unanswered_run, state.refusal_run),
-                             blocked=turn.blocked, learned=turn.learned.reason, doubt=turn.learned.doubt)
+                             blocked=turn.blocked, learned=turn.learned.reason, doubt=turn.learned.doubt,
+                             answered_before=bool(state.last_reply))
     state.unanswered_run, state.refusal_run = runs.unanswered_run, runs.refusal_run
     lead = ""
     if handoff is not None and reply.handoff is None:

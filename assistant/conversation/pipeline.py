@@ -272,6 +272,9 @@ class ConversationPipeline:
         if name == "which_security":
             return run_flow(flow_for(state.last_intent or "place_order", True), ctx, state,
                             {k: v for k, v in decision.slots.items() if v is not None})
+        if name == "think_over":
+            state.last_intent, state.last_slots = None, {}
+            return ctx.reply("goodbye", "small_talk", H.THINK_OVER)
         if name == "noted":
             state.last_intent, state.last_slots = None, {}
             return ctx.reply(ctx.parse.intent.label, "small_talk", H.NOTED)

@@ -20,7 +20,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from assistant.compliance.rules import settled_matter
+from assistant.compliance.rules import asks_about, settled_matter
 from assistant.conversation import repair
 from assistant.conversation.flows import CARRY_OVER, order_slots, repo_slots
 from assistant.conversation.store import DialogueState, PendingSlot
@@ -58,6 +58,9 @@ _ABROAD = re.compile(r"腾讯|美团|阿里巴巴|京东|小米|快手|网易|�
 _AGAIN = re.compile(r"再来|再买|再卖|再挂|再下|也挂|也买|也来|再加|重新来|重来|还是")
 _CORRECTED_NUMBER = re.compile(r"(?:改成|改为|换成|调到|调成|应该是|是|那就?|就)\s*(\d+(?:\.\d+)?|[零〇一二两三四五六七八九十百千点]+)"
                                r"\s*(?:挂着|挂|的价|块|元|股)?\s*(?:吧|呢|的)?\s*$")
+# "我再考虑考虑", "跟家里人商量一下再决定": the customer will think it over; said without a question.
+_THINK_OVER = re.compile(r"(再|先|回去|回家|自己)(考虑|想想|想一想|琢磨|商量|斟酌|研究一下)|考虑(考虑|一下)|"
+                         r"(跟|和)(家里人?|老婆|老公|家人|孩子|爱人|儿子|女儿)(再)?商量|回头再(说|看|联系)|以后再说|改天再(说|来|问)")
 _YES_ISH = re.compile(r"^(是|是的|对|对的|没错|嗯|嗯嗯|就是|就是它|就是这个|确认|确定|对就是|是这个|yes|ok)[。.!！]?$", re.I)
 _SLOT_KEYS = {
     "security": ("security",),
@@ -186,6 +189,9 @@ def decide(view: TurnView, state: DialogueState, min_confidence: float) -> Decis
         return Decision("repair", "completed", notice=notice, settle=settle, clear=frozenset(clear))
     if repair.is_cancel(text) and label in ("deny", "confirm", "out_of_scope"):
         return Decision("repair", "cancel", notice=notice, settle=settle, clear=frozenset(clear))
+    if _THINK_OVER.search(text) and not _QUESTION.search(text) and not _PERSON.search(text) and \
+            not slots.get("security") and label not in ("complaint", "place_order", "cancel_order"):
+        return Decision("repair", "think_over", notice=notice, settle=settle, clear=frozenset(clear))
 
     carried = False
     if state.last_intent in CARRY_OVER and _carries_over(text, label, intent.confidence, slots):
@@ -234,6 +240,9 @@ def _ruled_label(view: TurnView, label: str, slots: dict) -> tuple[str, bool]:
         return "kb_question", True
     if label == "investment_advice_request" and _WHAT_CAN_I_BUY.search(text) and not slots.get("security"):
         return "suitability_scope", True
+    if label == "investment_advice_request" and asks_about(text) and not slots.get("security"):
+        # 为什么你们不能推荐股票 / 现在还能买到保本的产品吗: a question about the rule, answered from the knowledge base
+        return "kb_question", True
     if label not in ("cancel_order", "fees", "positions") and slots.get("security") and \
             slots.get("side") and (slots.get("quantity") or slots.get("quantity_mode")) and \
             (not _QUESTION.search(text) or _POLITE_REQUEST.search(text)):

@@ -33,7 +33,7 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 PRIORITY_RANK = {"urgent": 0, "high": 1, "normal": 2}
 OPEN = ("queued", "assigned", "callback")
 # An agent's reply that says any of these is never sent (the agent may rephrase and resend).
-HARD_RULES = {"guaranteed_return", "zero_risk", "investment_advice", "pii"}
+HARD_RULES = {"guaranteed_return", "zero_risk", "investment_advice", "aml_evasion", "inside_information", "pii"}
 
 
 class HandoffError(Exception):

@@ -34,6 +34,8 @@ CALLBACK = ("当前{why}，我已为您登记人工回电，客服会在服务�
 CALLBACK_WHY = {"hours": "不在人工客服服务时间", "busy": "暂时没有空闲的人工客服"}
 ALREADY_CALLBACK = "您已登记人工回电，客服会尽快与您联系；您的留言会一并转交。"
 
+# A customer who will think it over: nothing to hand over, nothing left unanswered.
+THINK_OVER = "好的，您慢慢考虑，不着急。之后有任何问题，随时来问我；需要人工客服也可以直接回复“人工”。"
 NOTED = "好的，收到。如需查询账户、了解业务规则，我随时为您服务；需要人工客服也可以直接回复“人工”。"
 MILD_FRUSTRATION = ("理解您的心情，市场波动难免让人着急。如需查询持仓、委托或了解相关规则，我随时为您服务；"
                     "需要人工客服也可以回复“人工”。")

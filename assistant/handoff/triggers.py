@@ -62,6 +62,8 @@ _ADVISER = re.compile(
     r"|(帮|给|替)(我|我们|我家|我们家|我们老两口)[^，。,.]{0,4}(做|定|制定|出|规划|配置|设计|安排)[^，。,.]{0,8}(方案|规划|组合|计划|配置)"
     r"|(理财|投资|养老|财务|退休)(规划|方案)|诊断.{0,4}(持仓|组合|账户)|(持仓|组合|账户)诊断|调仓(建议|方案)"
     r"|一对一.{0,6}(咨询|服务|指导)|(想|要|找).{0,6}(专业|持牌).{0,6}(人|顾问|老师)"
+    r"|licensed\s+(financial\s+|investment\s+)?advis[eo]r|(financial|investment)\s+(advis[eo]r|planner)",
+    re.IGNORECASE,
 )
 
 
@@ -78,8 +80,9 @@ _ASKS = re.compile(r"(吗|么|呢|没有)[？?。]?$|[？?]$")
 # "如果我要投诉的话，打什么电话？" asks how it would go, not for it to happen.
 _HYPOTHETICAL = re.compile(r"如果|假如|假设|万一|要是|若是|倘若")
 _ABOUT = re.compile(r"哪些|哪里|多久|几点|什么时候|怎么回事|是什么|收费|能信|会不会|是否|可以.{0,16}吗|有没有|是不是|一般|怎么(投诉|反映|举报)|区别|有什么不同")
-_STRONG_ABOUT = re.compile(r"哪些|哪里|多久|几点|什么时候|怎么回事|能信吗|是否|可以.{0,16}吗|有什么区别|区别是什么")
-_ACTING = re.compile(r"我要|我想(找|转|投诉)|帮我|给我(转|查|办|处理|看)|转人工|找人工|马上|立刻|还没(办|到|处理|成交|好|通过|回)|一直|没人管|不处理|拖|骗了|被骗|取不出")
+_STRONG_ABOUT = re.compile(r"哪些|哪里|多久|几点|什么时候|怎么回事|能信吗|是否|可以.{0,16}吗|有什么区别|区别是什么|"
+                           r"(怎么|如何)(确认|核实|验证|查证|辨别|分辨|核查|判断|查询)")
+_ACTING = re.compile(r"我要|我想(找|转|投诉)|帮我|给我(转|查|办|处理|看)|转人工(?![^，,。？?]{0,8}(多久|几点|什么时候|要等|排队|时间|有人吗))|找人工|马上|立刻|还没(办|到|处理|成交|好|通过|回)|一直|没人管|不处理|拖|骗了|被骗|取不出")
 
 
 def asks_question(text: str) -> bool:
@@ -102,7 +105,8 @@ def not_a_request_for_person(text: str) -> bool:
 # --- what a compliance reviewer must see --------------------------------------------------------------
 # A customer reporting our own staff for promises, fees or using their password.
 _STAFF = re.compile(r"投顾|客户经理|经理|营业部|你们.{0,4}(员工|工作人员|老师)|理财师")
-_MISCONDUCT = re.compile(r"稳赚|保证|兜底|保本|内幕|服务费|密码|在我账户|帮我(操作|买卖|下单|做(了|的)?(短线|交易|波段))|代客|私下")
+_MISCONDUCT = re.compile(r"稳赚|保证|兜底|保本|内幕|服务费|密码|在我账户|帮我(操作|买卖|下单|做(了|的)?(短线|交易|波段))|代客|私下|"
+                         r"(帮|替)我(填|答)|代(填|答)|(帮|替)我(做|选)(了)?[^，,。]{0,4}(测评|问卷|选项|答案)")
 # Trading or reading someone else's account for them.
 _OTHERS_ACCOUNT = re.compile(r"(爸|妈|老婆|老公|媳妇|丈夫|妻子|朋友|亲戚|同事|别人|他|她)(的)?(账户|账号)|帮(她|他)(卖|买|下单)")
 _OTHERS_ACT = re.compile(r"下(一)?单|买|卖|交易|操作|查|持仓")
@@ -126,6 +130,22 @@ def others_account(text: str) -> bool:
 
 def scammed(text: str) -> bool:
     return bool(_SCAMMED.search(text) and _LOSS.search(text))
+
+
+# --- a customer who cannot follow what was said -----------------------------------------------------
+# "看不懂", "还是不会弄", "找不到那个按钮": the answer did not help. An older customer ("我七十多了",
+# "眼睛不好") who says so after an answer needs a person sooner.
+_CONFUSED = re.compile(r"(看|听|搞|弄|整|学)不(懂|明白|清楚|会)|不会(弄|操作|用|搞|整|点)|(弄|搞|整|操作)不(来|了|好|明白)|跟不上|"
+                       r"找不(到|着)|还是不(行|会|懂|对|明白|清楚)|没(看|听|搞|弄)(懂|明白)|太复杂|太难了|记不住|不懂怎么|一头雾水|晕了")
+_ELDERLY = re.compile(r"年纪大|岁数大|老年人|老人家|[六七八九]十(多|几)?岁?了|[六七八九]\d岁|眼睛不好|眼睛花|眼花|老花|不会用(智能)?手机|退休(老人|的老)")
+
+
+def confused(text: str) -> bool:
+    return bool(_CONFUSED.search(text)) and not informational(text)
+
+
+def elderly(text: str) -> bool:
+    return bool(_ELDERLY.search(text))
 
 
 # --- the run of turns -------------------------------------------------------------------------------
@@ -153,7 +173,7 @@ _PRIORITY = {"fraud_victim": "urgent", "guard_review": "high", "complaint": "hig
 
 
 def evaluate(text: str, reply: Reply, signals: TurnSignals, *, blocked: bool,
-             learned: str | None = None, doubt: bool = False) -> tuple[Handoff | None, TurnSignals]:
+             learned: str | None = None, doubt: bool = False, answered_before: bool = False) -> tuple[Handoff | None, TurnSignals]:
     """The handoff this turn calls for (if the reply does not already carry one), and the new run counts.
 
     `text` is the customer's masked message; `blocked` says the output guard stopped the reply;
@@ -163,11 +183,14 @@ def evaluate(text: str, reply: Reply, signals: TurnSignals, *, blocked: bool,
     patterns (a request for a person, a threat to complain, the anger lexicon) do not decide: they
     fire on "我朋友说要去证监会投诉" and "销户要去营业部吗" too. The narrow ones (staff misconduct,
     someone else's account, a scam with a loss, a plan only an adviser may make), the reply, the
-    guards and the run of turns still do."""
+    guards and the run of turns still do. `answered_before` says the assistant had replied before
+    this turn: then "我还是不会弄" is the previous answer failing, and counts as an unanswered turn
+    (two of them for an older customer)."""
     refused = reply.action == "refuse" and any(f in REVIEW_RULES | {"prompt_injection", "other_customer_data"}
                                                for f in reply.flags)
+    lost = answered_before and confused(text)
     runs = TurnSignals(
-        unanswered_run=signals.unanswered_run + 1 if unanswered(reply) else 0,
+        unanswered_run=signals.unanswered_run + (2 if lost and elderly(text) else 1) if unanswered(reply) or lost else 0,
         refusal_run=signals.refusal_run + 1 if refused else 0,
     )
     words = not doubt  # the word patterns may decide
