@@ -38,9 +38,14 @@ _SECRET = re.compile(
     r"(?P<gap>(?:[^0-9A-Za-z\n。；！？;!?]|\b(?:is|was|are)\b){0,16}?)"
     # At least one digit, or six characters: "reset" after "password" is a word, not a secret.
     r"(?P<secret>" + r"\d(?:[ \-]\d){3,11}(?![0-9A-Za-z])|"  # a code typed digit by digit: "7 3 9 2 0 1"
+    r"\d{2,4}(?:[ \-]\d{2,4}){1,3}(?![0-9A-Za-z])|"  # or in groups: "093 847"
     r"(?=[A-Za-z!@#$%^&*_.+=~-]*\d|[A-Za-z0-9!@#$%^&*_.+=~-]{6})[A-Za-z0-9!@#$%^&*_.+=~@-]{4,32})(?![A-Za-z0-9])",
     re.IGNORECASE,
 )
+# A code said before its word: "8 3 1 4 0 2 这是刚收到的码", "482913就是验证码" (not 代码, 号码, 编码, 条码).
+_SECRET_BEFORE = re.compile(
+    r"(?<![0-9])(?P<secret>\d(?:[ \-]?\d){3,7})(?![0-9])[^0-9\n。；！？;!?]{0,8}?"
+    r"(?:(?<![代号编条])码|口令)")
 # More candidates after the first: "可能是19880612或者880612，你帮我看看哪个对".
 _ANOTHER_SECRET = re.compile(r"\s*(?:或者|或是|或|还是|要么|、|/|，|,)\s*(?P<secret>[A-Za-z0-9!@#$%^&*_.+=~@-]{4,32})(?![A-Za-z0-9])")
 # Numbers that are ours, not the customer's: order and contract numbers look like card numbers.
@@ -141,6 +146,10 @@ def _find(norm: str) -> list[PiiFinding]:
         while (more := _ANOTHER_SECRET.match(norm, end)) and any(c.isdigit() for c in more.group("secret")):
             found.append(PiiFinding("credential", more.start("secret"), more.end("secret")))
             end = more.end("secret")
+    for m in _SECRET_BEFORE.finditer(norm):
+        if not _OTHER_NUMBER.search(norm[max(0, m.start() - 6):m.start()]) and \
+                not any(f.start <= m.start("secret") < f.end for f in found):
+            found.append(PiiFinding("credential", m.start("secret"), m.end("secret")))
     for m in _DIGIT_RUN.finditer(norm):
         digits = _digits(m.group())
         kind = _classify_number(digits, norm[max(0, m.start() - 12):m.start()])

@@ -125,3 +125,15 @@ def test_disguised_mobile_is_masked_recognisably_and_the_rest_kept() -> None:
 ])
 def test_normalisation_does_not_invent_personal_data(text) -> None:
     assert find_pii(text) == [], find_pii(text)
+
+
+def test_a_code_said_before_its_word_or_in_groups_is_masked() -> None:
+    for text, secret in [("4 7 2 9 1 5 就是短信里的码", "4 7 2 9 1 5"), ("动态口令 512 906 不好使", "512 906"),
+                         ("731902是验证码吗", "731902")]:
+        masked = mask_pii(text)
+        assert secret not in masked.text and masked.has_credential, text
+
+
+def test_a_stock_code_or_a_hotline_beside_the_word_code_is_not_a_secret() -> None:
+    for text in ["600519的代码是多少", "拨打95588客服号码", "委托编号 123456 的码"]:
+        assert mask_pii(text).text == text
