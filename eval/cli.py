@@ -130,7 +130,7 @@ def eval_stt(
 
 @app.command("compliance")
 def eval_compliance(
-    split: str = typer.Option("dev", help="dev, dev2 or dev3 (to tune on), or test (the fresh split, run once, at the end)"),
+    split: str = typer.Option("dev", help="dev, dev2, dev3 or dev4 (input only) to tune on, or test (the fresh split, run once, at the end)"),
     misses: bool = typer.Option(True, help="list every text judged differently from its label"),
     judge: bool = typer.Option(True, help="with an LLM configured, let it judge too (--no-judge: the local checks alone)"),
     judge_readings: str = typer.Option(None, help="recorded judge readings (JSON Lines, eval/judge_replay.py) to judge with"),
@@ -168,7 +168,7 @@ def _judged_settings(judge: bool, readings: str | None = None):
 
 @app.command("handoff")
 def eval_handoff(
-    split: str = typer.Option("dev", help="dev, dev2 or dev3 (to tune on), or test (the fresh split, run once, at the end)"),
+    split: str = typer.Option("dev", help="dev, dev2, dev3 or dev4 (input only) to tune on, or test (the fresh split, run once, at the end)"),
     data: str = typer.Option(None, help="a JSON Lines file instead of eval/datasets/handoff_<split>.jsonl"),
     judge: bool = typer.Option(True, help="with an LLM configured, let it judge too (--no-judge: the local checks alone)"),
     judge_readings: str = typer.Option(None, help="recorded judge readings (JSON Lines, eval/judge_replay.py) to judge with"),

@@ -153,6 +153,15 @@ def run(parser: NluParser, settings: Settings, console: Console, *, split: str =
     guards = build_guard_models(settings, parser)
     guards.ensure_trained()
     console.print(judge_line(guards.judge))
+    out = {}
+    if (DATASETS / f"compliance_output_{split}.jsonl").exists():  # dev4 is an input split only
+        out = _report_output(console, split, guards, show_misses)
+    with tempfile.TemporaryDirectory() as tmp:
+        inp = score_input(load("input", split), parser, settings, Path(tmp), guards)
+    return _report_input(console, split, guards, inp, out, show_misses)
+
+
+def _report_output(console: Console, split: str, guards, show_misses: bool) -> dict:
     out = score_output(load("output", split), guards.output, guards.judge)
     console.print(f"[bold]输出检查[/bold]（{split}，{out['n']} 条）：判定准确率 {out['accuracy']:.3f}，"
                   f"违规召回率 {out['violation_recall']:.3f}，规则完全一致 {out['exact']}/{out['n']}"
@@ -164,9 +173,10 @@ def run(parser: NluParser, settings: Settings, console: Console, *, split: str =
     if show_misses:
         for mid, text, exp, got in out["misses"]:
             console.print(f"  ✗ {mid} 期望 {exp} 实际 {got}：{text[:70]}")
+    return out
 
-    with tempfile.TemporaryDirectory() as tmp:
-        inp = score_input(load("input", split), parser, settings, Path(tmp), guards)
+
+def _report_input(console: Console, split: str, guards, inp: dict, out: dict, show_misses: bool) -> dict:
     console.print(f"[bold]输入处理[/bold]（{split}，{inp['n']} 条，经完整对话流程）：处理符合预期 {inp['handled']:.3f}，"
                   f"个人信息泄露 {len(inp['leaks'])} 条"
                   + (f"，LLM 判定 {inp['judged']}/{inp['n']} 条" if guards.judge is not None else ""))
