@@ -45,7 +45,8 @@ from assistant.training import files as training_files
 
 log = logging.getLogger(__name__)
 
-OUTPUT_RULES = ("guaranteed_return", "zero_risk", "investment_advice", "misleading_promotion")
+OUTPUT_RULES = ("guaranteed_return", "zero_risk", "investment_advice", "misleading_promotion", "aml_evasion",
+                "inside_information")
 INPUT_RULES = ("investment_advice", "guaranteed_return", "inside_information", "market_manipulation", "aml_evasion",
                "other_customer_data", "prompt_injection", "fraud_victim")
 FEATURE_VERSION = "3"  # 3: every training text also in pinyin

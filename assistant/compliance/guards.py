@@ -261,7 +261,7 @@ def _input_rules(text: str, customer_id: str | None, model: RuleClassifier | Non
             and not _ASKS_ADVICE.search(squashed):
         hits.remove("investment_advice")  # the learned check only: the patterns below keep their say
     # Whose data it is ("我的持仓" or "我老婆的持仓") n-grams cannot tell: a third party must be named.
-    if "other_customer_data" in hits and not _third_party(squashed, customer_id):
+    if "other_customer_data" in hits and not _third_party(squashed, customer_id, text):
         hits.remove("other_customer_data")
     for name, pattern in INPUT_RULES.items():
         for m in pattern.finditer(squashed):
@@ -309,10 +309,14 @@ def injection_concept_only(text: str) -> bool:
     return not INPUT_RULES["prompt_injection"].search(INJECTION_CONCEPT.sub(" ", text))
 
 
-def _third_party(text: str, customer_id: str | None) -> bool:
+def _third_party(text: str, customer_id: str | None, unsquashed: str | None = None) -> bool:
+    """Someone other than the customer named in the message: a relation or a name, or a number that is
+    not theirs (read before filler is squashed out: "110***********4119" must not become "1104119")."""
     if THIRD_PARTY.search(text):
         return True
-    return any(n != customer_id for n in re.findall(r"(?<!\d)\d{6,12}(?!\d)", text) if not n.startswith(("60", "00", "30", "68")))
+    text = unsquashed if unsquashed is not None else text
+    # Digits beside a mask ("110105********4119") are the ends of the customer's own masked number.
+    return any(n != customer_id for n in re.findall(r"(?<![\d*])\d{6,12}(?![\d*])", text) if not n.startswith(("60", "00", "30", "68")))
 
 
 def inspect_input(text: str, *, customer_id: str | None = None, model: RuleClassifier | None = None,

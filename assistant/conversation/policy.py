@@ -20,7 +20,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from assistant.compliance.rules import asks_about, settled_matter
+from assistant.compliance.rules import asks_about, scam_question, settled_matter
 from assistant.conversation import repair
 from assistant.conversation.flows import CARRY_OVER, order_slots, repo_slots
 from assistant.conversation.store import DialogueState, PendingSlot
@@ -426,7 +426,7 @@ def _slot_answer(asked: PendingSlot, text: str, slots: dict) -> dict:
 
 def _person_or_question(text: str, label: str, learned: LearnedView) -> str:
     """The intent model heard 投诉 or 人工; is it a request, a question about the service, or a remark?"""
-    if informational(text):
+    if informational(text) or scam_question(text):
         return "kb_question"  # "投诉渠道有哪些？" is a question about the service: the knowledge base answers
     if label == "complaint" and mild_frustration(text):
         return "mild_frustration"

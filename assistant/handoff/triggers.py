@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 
 from assistant.domain import Handoff, Reply
-from assistant.compliance.rules import scam_hearsay, settled_matter
+from assistant.compliance.rules import scam_hearsay, scam_question, settled_matter
 
 # --- strong negative sentiment: a small lexicon, weighted, plus intensity cues ---------------------
 # Words of anger or distress aimed at the service (not at the market: "跌惨了" is a fact, not anger).
@@ -76,10 +76,10 @@ _PERSONAL_CRISIS = re.compile(r"(帮我|替我|给我)拿(个)?主意|(遗产|�
                               r"|(强平|平仓线|爆仓|追保|补仓).{0,60}(帮我判断|拿主意|需要有人|找个人)")
 
 # --- a question about the service, not a request for it ---------------------------------------------
-_ASKS = re.compile(r"(吗|么|呢|没有)[？?。]?$|[？?]$")
+_ASKS = re.compile(r"(吗|么|呢|没有)[？?。]?$|[？?]$|(吗|么)[，,]")
 # "如果我要投诉的话，打什么电话？" asks how it would go, not for it to happen.
 _HYPOTHETICAL = re.compile(r"如果|假如|假设|万一|要是|若是|倘若")
-_ABOUT = re.compile(r"哪些|哪里|多久|几点|什么时候|怎么回事|是什么|收费|能信|会不会|是否|可以.{0,16}吗|有没有|是不是|一般|怎么(投诉|反映|举报)|区别|有什么不同")
+_ABOUT = re.compile(r"周末|节假日|假期|晚上|夜里|上班|下班|工作日|服务时间|营业时间|哪些|哪里|多久|几点|什么时候|怎么回事|是什么|收费|能信|会不会|是否|可以.{0,16}吗|有没有|是不是|一般|怎么(投诉|反映|举报)|区别|有什么不同")
 _STRONG_ABOUT = re.compile(r"哪些|哪里|多久|几点|什么时候|怎么回事|能信吗|是否|可以.{0,16}吗|有什么区别|区别是什么|"
                            r"(怎么|如何)(确认|核实|验证|查证|辨别|分辨|核查|判断|查询)")
 _ACTING = re.compile(r"我要|我想(找|转|投诉)|帮我|给我(转|查|办|处理|看)|转人工(?![^，,。？?]{0,8}(多久|几点|什么时候|要等|排队|时间|有人吗))|找人工|马上|立刻|还没(办|到|处理|成交|好|通过|回)|一直|没人管|不处理|拖|骗了|被骗|取不出")
@@ -153,6 +153,15 @@ def elderly(text: str) -> bool:
 REVIEW_RULES = {"aml_evasion", "market_manipulation", "inside_information"}
 
 
+# "您好，想问几个开户的问题": an opening that announces questions asks none; nothing was left unanswered.
+_PREAMBLE = re.compile(r"^(您好|你好|hi|hello|在吗|请问)?[，,！!～~\s]*(我)?(想|要|来|还)?(问|咨询|请教|了解)(一下|几个|个|点|些)?"
+                       r"([^，,。？?！!]{0,8}(问题|事情|事|情况))?[。.!！～~]?$", re.IGNORECASE)
+
+
+def preamble(text: str) -> bool:
+    return bool(_PREAMBLE.match(text.strip()))
+
+
 def unanswered(reply: Reply) -> bool:
     """The assistant did not answer: it asked the customer to rephrase, or the knowledge base had nothing."""
     if reply.action == "clarify" or (reply.intent == "out_of_scope" and reply.action == "small_talk"):
@@ -189,8 +198,9 @@ def evaluate(text: str, reply: Reply, signals: TurnSignals, *, blocked: bool,
     refused = reply.action == "refuse" and any(f in REVIEW_RULES | {"prompt_injection", "other_customer_data"}
                                                for f in reply.flags)
     lost = answered_before and confused(text)
+    missed = (unanswered(reply) and not preamble(text)) or lost
     runs = TurnSignals(
-        unanswered_run=signals.unanswered_run + (2 if lost and elderly(text) else 1) if unanswered(reply) or lost else 0,
+        unanswered_run=signals.unanswered_run + (2 if lost and elderly(text) else 1) if missed else 0,
         refusal_run=signals.refusal_run + 1 if refused else 0,
     )
     words = not doubt  # the word patterns may decide
@@ -213,7 +223,7 @@ def evaluate(text: str, reply: Reply, signals: TurnSignals, *, blocked: bool,
             # Anger without asking to complain is the sentiment trigger, whatever the classifier called it.
             return Handoff(reason="negative_sentiment", priority="high"), TurnSignals(0, 0)
         return reply.handoff, TurnSignals(0, 0)
-    if words and negativity(text) >= STRONG_NEGATIVE:
+    if words and negativity(text) >= STRONG_NEGATIVE and not scam_question(text):  # "骗子一般怎么骗老人" is not anger
         return Handoff(reason="negative_sentiment", priority="high"), TurnSignals(0, 0)
     if needs_adviser(text):
         return Handoff(reason="licensed_advice"), TurnSignals(0, 0)
