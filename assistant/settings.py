@@ -66,6 +66,9 @@ class Settings(BaseSettings):
     guard_judge: bool = True
     guard_judge_model: str | None = None  # defaults to llm_model
     guard_judge_timeout_s: float = Field(default=6.0, gt=0)
+    # The weight of the nearest training texts' vote (e5) in the guards' learned checks; 0 leaves it out
+    # (compliance/exemplars.py). Off by default: on the dev splits it changed a few texts either way.
+    guard_exemplar_weight: float = Field(default=0.0, ge=0, lt=1)
 
     # Conversation engine.
     nlu_model_dir: Path | None = None  # trained intent models, keyed by data hash; default var/nlu

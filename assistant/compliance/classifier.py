@@ -15,8 +15,10 @@ over jieba words and character 1–3-grams:
   (advice requests positive, every other intent negative), masked as the guard masks them.
 
 Each sentence is scored on its own (and a short text as a whole), so a finding names the
-sentence. No sentence embedding: every message passes these checks, and n-grams score one in
-about a millisecond where e5 would add tens. Models train in seconds; `assistant train` builds them
+sentence. No sentence embedding by default: every message passes these checks, and n-grams score
+one in about a millisecond where e5 would add tens. With `ASSISTANT_GUARD_EXEMPLAR_WEIGHT` above 0
+the nearest training texts in e5 space vote too (exemplars.py), for the sentences the n-grams are
+unsure of; on the dev splits that changed a few texts either way, so it is off. Models train in seconds; `assistant train` builds them
 into var/compliance/, keyed by the hash of their data. The patterns stay the first line: they give
 exact spans, understand negation, and need no model.
 """
@@ -39,6 +41,7 @@ from scipy import sparse
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 
+from assistant.compliance.exemplars import EmbedFn, ExemplarIndex
 from assistant.compliance.pii import mask_pii
 from assistant.nlu import load_or_train, tfidf_rows
 from assistant.training import files as training_files
@@ -154,15 +157,21 @@ def input_examples(intent_utterances: dict[str, list[str]]) -> list[Example]:
 
 class RuleClassifier:
     def __init__(self, name: str, rules: tuple[str, ...], examples: Callable[[], list[Example]], *,
-                 cache_dir: Path | None = None, threshold: float = OUTPUT_THRESHOLD) -> None:
-        """`examples` gives the training texts with the rules each breaks (an empty set: compliant)."""
+                 cache_dir: Path | None = None, threshold: float = OUTPUT_THRESHOLD,
+                 embed: EmbedFn | None = None, exemplar_weight: float = 0.0) -> None:
+        """`examples` gives the training texts with the rules each breaks (an empty set: compliant).
+        With `embed` (texts to e5 unit vectors) and an `exemplar_weight` above 0, each unit's
+        probability is mixed with the vote of its nearest training texts (exemplars.py)."""
         self.name = name
         self.rules = rules
         self._examples = examples
         self.cache_dir = cache_dir
         self.threshold = threshold
+        self.embed = embed if exemplar_weight > 0 else None
+        self.exemplar_weight = exemplar_weight if embed is not None else 0.0
         self._trained: _Trained | None = None
         self._path: Path | None = None
+        self._exemplars: ExemplarIndex | None = None
         self._lock = threading.Lock()
 
     @staticmethod
@@ -204,7 +213,8 @@ class RuleClassifier:
         return self._path
 
     def ensure_trained(self) -> _Trained:
-        """The built model, loaded once; trained and saved first when it is not built."""
+        """The built model, loaded once; trained and saved first when it is not built (and its
+        exemplar vectors, when the votes are on)."""
         if self._trained is not None:
             return self._trained
         with self._lock:
@@ -212,7 +222,12 @@ class RuleClassifier:
                 examples = self._examples()
                 data_hash = self._data_hash(examples)
                 path = self.cache_dir / f"{self.name}-{data_hash}.joblib" if self.cache_dir else None
-                self._trained = load_or_train(path, lambda: self.train(data_hash, examples))
+                trained = load_or_train(path, lambda: self.train(data_hash, examples))
+                if self.embed is not None:
+                    vectors = self.cache_dir / f"{self.name}-exemplars-{data_hash}.joblib" if self.cache_dir else None
+                    self._exemplars = load_or_train(vectors, lambda: ExemplarIndex.build(
+                        self.embed, [t for t, _ in examples], [lab for _, lab in examples], self.rules, data_hash))
+                self._trained = trained
         return self._trained
 
     @property
@@ -235,6 +250,18 @@ class RuleClassifier:
         surfaces = [_surface(text[a:b]) for a, b in units]
         z = tfidf_rows(m.words, surfaces) @ w_words + tfidf_rows(m.chars, surfaces) @ w_chars + bias
         p = 1.0 / (1.0 + np.exp(-z))  # the binary logistic model's P(rule) is the logistic of its decision value
+        index = self._exemplars
+        if index is not None and self.embed is not None:
+            # The vote can move a probability by at most its weight: only a unit whose n-gram probability
+            # lies where the vote could carry it across the threshold is embedded (most lie far from it).
+            w = self.exemplar_weight
+            low, high = (self.threshold - w) / (1 - w), self.threshold / (1 - w)
+            unsure = [j for j in range(len(units)) if ((p[j] >= low) & (p[j] < high)).any()]
+            if unsure:
+                votes = index.votes(self.embed([text[units[j][0]:units[j][1]].strip() for j in unsure]))
+                for i, rule in enumerate(rules):
+                    if rule in index.rules:
+                        p[unsure, i] = (1 - w) * p[unsure, i] + w * votes[:, index.rules.index(rule)]
         return units, {rule: p[:, i] for i, rule in enumerate(rules)}
 
     def best(self, text: str, rule: str) -> float:
