@@ -253,9 +253,8 @@ def _ruled_label(view: TurnView, label: str, slots: dict) -> tuple[str, bool]:
 
 
 # What needs the customer's own account: a look-up, an order, a cancellation.
-_ACCOUNT_LABELS = frozenset({"account_balance", "positions", "order_status", "trade_history", "account_opening_status",
-                             "place_order", "cancel_order"})
 _LOOKUPS = frozenset({"account_balance", "positions", "order_status", "trade_history", "account_opening_status"})
+_ACCOUNT_LABELS = _LOOKUPS | {"place_order", "cancel_order"}
 # Answered by their own flows, which use the knowledge themselves (conditions beside the customer's status).
 _KNOWLEDGE_FLOWS = frozenset({"kb_question", "fees", "open_permission", "risk_assessment", "suitability_scope",
                               "human_agent", "complaint", "reverse_repo", "greeting", "goodbye", "confirm", "deny"})
