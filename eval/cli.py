@@ -1,4 +1,4 @@
-"""The evaluations' command line: `python -m eval kb | nlu | dialogues | answers | faq | compliance | handoff | stt`.
+"""The evaluations' command line: `python -m eval kb | nlu | dialogues | answers | faq | compliance | handoff | heldout | stt`.
 
 Apart from the service's `assistant` command on purpose: eval/ imports assistant/, never the other
 way round, and its dependencies (ragas, langchain-community, playwright) are in the dev group,
@@ -126,6 +126,20 @@ def eval_stt(
     run(recognizer, parser, console, sets=sets, voice_dev=Path(voice_dev) if voice_dev else VOICE_DEV,
         hotwords=hotwords)
 
+
+
+@app.command("heldout")
+def eval_heldout(
+    model: str = typer.Option("output", help="output or input: leave each training file out in turn"),
+    file: str = typer.Option(None, help="an output training file: k-fold cross-validation inside it instead"),
+    folds: int = typer.Option(5, help="folds for --file"),
+    weights: str = typer.Option("0", help="exemplar-vote weights to compare, e.g. 0,0.2,0.35"),
+) -> None:
+    """The learned checks on training authors they never saw (eval/heldout.py)."""
+    from eval.heldout import run
+
+    run(get_settings(), _parser(), console, model=model, file=file, folds=folds,
+        weights=[float(w) for w in weights.split(",")])
 
 
 @app.command("compliance")
