@@ -11,12 +11,11 @@ import re
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select
 
 from assistant.app import create_app
 from assistant.compliance.textnorm import normalize
-from assistant.storage import Base
 from tests.e2e.test_http_conversations import app_settings
+from tests.pii_scan import stored_leaks
 
 ME = {"X-Customer-Id": "100001"}
 CARD = "6222021234567890128"  # passes Luhn
@@ -65,14 +64,7 @@ def test_personal_data_never_appears_raw_in_logs_audit_records_or_stored_message
     records = list(engine.audit.records(conversation_id=cid))
     assert sum(1 for r in records if r["event"] == "message_in") == len(SAID)
     assert not [r for r in records if leaks(json.dumps(r, ensure_ascii=False))]
-    found: dict[str, list[str]] = {}
-    with client.app.state.db.session() as s:
-        for table in Base.metadata.sorted_tables:
-            if table.name.startswith("sim_"):
-                continue  # the simulated broker's own records of its demo customers
-            for row in s.execute(select(table)).all():
-                if hit := leaks(" ".join(str(v) for v in row)):
-                    found.setdefault(table.name, []).extend(hit)
+    found = stored_leaks(client.app.state.db, leaks)
     assert not found, found
     assert caplog.records, "nothing was logged: the scan would prove nothing"
     assert not [line for line in (caplog.handler.format(r) for r in caplog.records) if leaks(line)]

@@ -8,12 +8,11 @@ import re
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select
 
 from assistant.app import create_app
 from assistant.compliance.textnorm import normalize
-from assistant.storage import Base
 from tests.e2e.test_http_conversations import app_settings
+from tests.pii_scan import stored_leaks
 
 ME = {"X-Customer-Id": "100001"}
 CARD = "6222021234567890128"  # passes Luhn
@@ -66,14 +65,7 @@ def test_disguised_personal_data_is_never_stored_audited_handed_over_or_logged(c
     history = client.get(f"/v1/conversations/{cid}/messages", headers=ME)
     assert not leaks(history.text)
 
-    found: dict[str, list[str]] = {}
-    with client.app.state.db.session() as s:
-        for table in Base.metadata.sorted_tables:
-            if table.name.startswith("sim_"):
-                continue  # the simulated broker's own records of its demo customers
-            for row in s.execute(select(table)).all():
-                if hit := leaks(" ".join(str(v) for v in row)):
-                    found.setdefault(table.name, []).extend(hit)
+    found = stored_leaks(client.app.state.db, leaks)
     assert not found, found
     assert caplog.records, "nothing was logged: the scan below would prove nothing"
     lines = [caplog.handler.format(r) for r in caplog.records]
