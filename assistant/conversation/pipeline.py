@@ -233,7 +233,13 @@ class ConversationPipeline:
 
     def _faq_reading(self, ctx: TurnContext, state: DialogueState) -> tuple[FaqMatch | None, str]:
         """The standard question this message asks, and the question as read: a short follow-up
-        ("收益怎么算", "那北交所呢") is read together with the question answered just before it."""
+        ("收益怎么算", "那北交所呢") is read together with the question answered just before it.
+        Read once a turn: the guard's path and the policy's ask the same question of the same text."""
+        if ctx.faq_read is None:
+            ctx.faq_read = self._read_faq(ctx, state)
+        return ctx.faq_read
+
+    def _read_faq(self, ctx: TurnContext, state: DialogueState) -> tuple[FaqMatch | None, str]:
         kb = self.services.kb()
         if kb is None or kb.faq is None:
             return None, ctx.text

@@ -50,6 +50,7 @@ class TurnContext:
     spoken_confidence: float | None = None  # set for a transcript: how sure the recogniser was
     faq: FaqMatch | None = None  # the standard question this one matched (read with the conversation's context)
     question: str = ""  # the question as read: a short follow-up joined to the question before it
+    faq_read: tuple[FaqMatch | None, str] | None = None  # the FAQ reading, made once a turn
 
     @property
     def customer_id(self) -> str | None:
