@@ -101,7 +101,7 @@ def build_guard_models(settings: Settings, parser: NluParser) -> GuardModels:
     votes = {"embed": parser.classifier.embed, "exemplar_weight": settings.guard_exemplar_weight}
     return GuardModels(
         input=RuleClassifier("input", INPUT_RULES, lambda: input_examples(intents()), cache_dir=cache,
-                             threshold=INPUT_THRESHOLD, **votes),
+                             threshold=INPUT_THRESHOLD, received=True, **votes),
         output=RuleClassifier("output", OUTPUT_RULES,
                               lambda: output_examples(settings.kb_dir, _fixed_reply_texts()), cache_dir=cache, **votes),
         judge=build_judge(settings),

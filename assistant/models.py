@@ -73,7 +73,7 @@ class LearnedModel:
             trained = self.model.ensure_trained()
             accuracy = getattr(trained, "oof_accuracy", None)
             return f"五折交叉验证准确率 {accuracy:.3f}" if accuracy is not None else "（旧版本模型，无交叉验证记录）"
-        examples = self.model._examples()[::10]  # every tenth training text, judged as the service would
+        examples = self.model.training_examples()[::10]  # every tenth training text, judged as the service would
         right = sum({f.rule for f in self.model.findings(text)} == (labels & set(self.model.rules))
                     for text, labels in examples)
         return f"抽查 {len(examples)} 条训练文本，判对 {right / max(len(examples), 1):.1%}"

@@ -57,7 +57,7 @@ def test_production_refuses_to_start_without_built_models_and_names_the_command(
     assert "assistant train" in message
     assert "training/input_guard" in message and "training/output_guard" in message
     assert "training/handoff_triggers" in message and "training/intents" not in message  # that one is built
-    assert not list((tmp_path / "no-models").glob("*.joblib"))  # nothing was trained behind the operator's back
+    assert not list((tmp_path / "no-models").glob("*.pkl"))  # nothing was trained behind the operator's back
 
 
 def test_readyz_names_the_models_still_loading(embedder, nlu_parser, guard_models, trigger_model) -> None:
@@ -92,7 +92,7 @@ class _Counting:
         self.directory, self._trained = directory, None
 
     def cache_path(self):
-        return self.directory / "stand-in-0123456789abcdef.joblib"
+        return self.directory / "stand-in-0123456789abcdef.pkl"
 
     @property
     def ready(self) -> bool:
@@ -101,17 +101,17 @@ class _Counting:
     def ensure_trained(self):
         import time
 
-        from assistant.nlu.classifier import load_or_train
+        from assistant.nlu import load_or_build
 
         def train() -> dict:
             self.trainings.append(1)
             time.sleep(0.3)  # long enough for the other builder to arrive meanwhile
             return {"weights": [1, 2, 3]}
 
-        self._trained = self._trained or load_or_train(self.cache_path(), train)
+        self._trained = self._trained or load_or_build(self.cache_path(), train)
         return self._trained
 
-    def _examples(self) -> list:
+    def training_examples(self) -> list:
         return []
 
 

@@ -34,16 +34,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import jieba
 import numpy as np
 from pypinyin import lazy_pinyin
-from scipy import sparse
-from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.linear_model import LogisticRegression
 
 from assistant.compliance.exemplars import EmbedFn, ExemplarIndex
 from assistant.compliance.pii import mask_pii
-from assistant.nlu import load_or_train, tfidf_rows
+from assistant.nlu.ngrams import CHARS, WORDS, NgramBlock, load_or_build, vectorizer
 from assistant.training import files as training_files
 
 log = logging.getLogger(__name__)
@@ -52,7 +48,7 @@ OUTPUT_RULES = ("guaranteed_return", "zero_risk", "investment_advice", "misleadi
                 "inside_information")
 INPUT_RULES = ("investment_advice", "guaranteed_return", "inside_information", "market_manipulation", "aml_evasion",
                "other_customer_data", "prompt_injection", "fraud_victim")
-FEATURE_VERSION = "3"  # 3: every training text also in pinyin
+FEATURE_VERSION = "4"  # 3: every training text also in pinyin; 4: served as arrays
 Example = tuple[str, set[str]]
 # A probability at or above these marks a violation. Chosen on the dev splits (eval/datasets/
 # compliance_*_dev.jsonl), never on the test splits; see `python -m eval compliance`. Customer
@@ -63,10 +59,6 @@ MIN_UNIT = 5
 _SENTENCE = re.compile(r"[^。！？!?；;\n]+[。！？!?；;\n]*")
 _DIGITS = re.compile(r"\d+(\.\d+)?")
 _HAN = re.compile(r"[\u4e00-\u9fff]")
-
-
-def _words(text: str) -> list[str]:
-    return [w for w in jieba.lcut(text) if w.strip()]
 
 
 def _surface(text: str) -> str:
@@ -81,25 +73,16 @@ def pinyin_view(text: str) -> str:
 
 @dataclass
 class _Trained:
-    words: TfidfVectorizer
-    chars: TfidfVectorizer
-    models: dict[str, LogisticRegression]
-    data_hash: str
+    """The built check as served: every rule's weights in one matrix per n-gram block (terms × rules),
+    so two products score all rules at once (see nlu/ngrams.py)."""
 
-    def stacked(self) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray]:
-        """Every rule's weights in one matrix per feature block (words, chars): two sparse products
-        score all rules at once, without sklearn's per-call input validation (most of the cost on a
-        sentence or two)."""
-        cached = self.__dict__.get("_stacked")
-        if cached is None:
-            rules = list(self.models)
-            n_words, n_chars = len(self.words.vocabulary_), len(self.chars.vocabulary_)
-            weights = (np.column_stack([self.models[r].coef_[0] for r in rules]) if rules
-                       else np.zeros((n_words + n_chars, 0)))
-            bias = np.array([self.models[r].intercept_[0] for r in rules])
-            cached = self.__dict__["_stacked"] = (rules, np.ascontiguousarray(weights[:n_words]),
-                                                  np.ascontiguousarray(weights[n_words:]), bias)
-        return cached
+    words: NgramBlock
+    chars: NgramBlock
+    rules: list[str]  # the rules with a model (one with no examples either way is left to the patterns)
+    w_words: np.ndarray
+    w_chars: np.ndarray
+    bias: np.ndarray
+    data_hash: str
 
 
 @dataclass(frozen=True)
@@ -130,6 +113,13 @@ def own_content(kb_dir: Path, fixed_texts: list[str]) -> list[str]:
     return out
 
 
+def _masking_code() -> bytes:
+    """The source of the masking customer messages pass through before a learned check reads them."""
+    from assistant.compliance import pii, textnorm
+
+    return Path(pii.__file__).read_bytes() + Path(textnorm.__file__).read_bytes()
+
+
 def load_examples(path: Path, key: str) -> list[Example]:
     rows = (json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip())
     return [(row["text"], set(row[key])) for row in rows]
@@ -152,19 +142,22 @@ def input_examples(intent_utterances: dict[str, list[str]]) -> list[Example]:
     for intent, utterances in sorted(intent_utterances.items()):
         label = {"investment_advice"} if intent == "investment_advice_request" else set()
         examples.extend((u, label) for u in utterances)
-    return as_received(examples)
+    return examples  # as written: RuleClassifier(received=True) trains on them masked
 
 
 class RuleClassifier:
     def __init__(self, name: str, rules: tuple[str, ...], examples: Callable[[], list[Example]], *,
                  cache_dir: Path | None = None, threshold: float = OUTPUT_THRESHOLD,
-                 embed: EmbedFn | None = None, exemplar_weight: float = 0.0) -> None:
+                 embed: EmbedFn | None = None, exemplar_weight: float = 0.0, received: bool = False) -> None:
         """`examples` gives the training texts with the rules each breaks (an empty set: compliant).
+        `received`: they are customer messages, which the guards read with personal data masked, so
+        the model learns them masked (`training_examples`).
         With `embed` (texts to e5 unit vectors) and an `exemplar_weight` above 0, each unit's
         probability is mixed with the vote of its nearest training texts (exemplars.py)."""
         self.name = name
         self.rules = rules
         self._examples = examples
+        self.received = received
         self.cache_dir = cache_dir
         self.threshold = threshold
         self.embed = embed if exemplar_weight > 0 else None
@@ -174,42 +167,57 @@ class RuleClassifier:
         self._exemplars: ExemplarIndex | None = None
         self._lock = threading.Lock()
 
-    @staticmethod
-    def _features(m: _Trained, texts: list[str]):
-        surfaces = [_surface(t) for t in texts]
-        return sparse.hstack([m.words.transform(surfaces), m.chars.transform(surfaces)]).tocsr()
+    def training_examples(self) -> list[Example]:
+        """The texts as the model learns them: customer messages masked as the guard shows them."""
+        examples = self._examples()
+        return as_received(examples) if self.received else examples
 
     def train(self, data_hash: str = "", examples: list[Example] | None = None) -> _Trained:
-        examples = examples if examples is not None else self._examples()
+        """One logistic regression per rule over both blocks, fitted with scikit-learn (imported here:
+        a serving process only loads what this returns)."""
+        from scipy import sparse
+        from sklearn.linear_model import LogisticRegression
+
+        examples = examples if examples is not None else self.training_examples()
         examples = examples + [(pinyin_view(t), lab) for t, lab in examples if _HAN.search(t)]
-        texts, labels = [t for t, _ in examples], [lab for _, lab in examples]
-        surfaces = [_surface(t) for t in texts]
-        words = TfidfVectorizer(tokenizer=_words, token_pattern=None, lowercase=False, sublinear_tf=True).fit(surfaces)
-        chars = TfidfVectorizer(analyzer="char_wb", ngram_range=(1, 3), sublinear_tf=True).fit(surfaces)
-        m = _Trained(words, chars, {}, data_hash)
-        x = self._features(m, texts)
+        labels = [lab for _, lab in examples]
+        surfaces = [_surface(t) for t, _ in examples]
+        words_v, chars_v = vectorizer(WORDS).fit(surfaces), vectorizer(CHARS).fit(surfaces)
+        x = sparse.hstack([words_v.transform(surfaces), chars_v.transform(surfaces)]).tocsr()
+        rules, coefs, bias = [], [], []
         for rule in self.rules:
             y = np.array([rule in lab for lab in labels], dtype=int)
             if y.min() == y.max():  # no examples either way: the patterns alone judge this rule
                 log.warning("%s compliance model: no training examples for %s", self.name, rule)
                 continue
-            m.models[rule] = LogisticRegression(C=4.0, class_weight="balanced", max_iter=3000).fit(x, y)
-        log.info("%s compliance model trained on %d texts", self.name, len(texts))
-        return m
+            model = LogisticRegression(C=4.0, class_weight="balanced", max_iter=3000).fit(x, y)
+            rules.append(rule)
+            coefs.append(model.coef_[0])
+            bias.append(model.intercept_[0])
+        n_words = len(words_v.vocabulary_)
+        weights = np.column_stack(coefs) if coefs else np.zeros((x.shape[1], 0))
+        log.info("%s compliance model trained on %d texts", self.name, len(examples))
+        return _Trained(NgramBlock.from_vectorizer(WORDS, words_v), NgramBlock.from_vectorizer(CHARS, chars_v), rules,
+                        np.ascontiguousarray(weights[:n_words]), np.ascontiguousarray(weights[n_words:]),
+                        np.array(bias), data_hash)
 
     def _data_hash(self, examples: list[Example]) -> str:
+        """Of the texts as written (and, for customer messages, of the masking code that prepares them):
+        finding the built file at start-up then reads the data without masking every text."""
         h = hashlib.sha256(f"{FEATURE_VERSION}:{self.name}:{','.join(self.rules)}".encode())
+        if self.received:
+            h.update(_masking_code())
         for text, labels in examples:
             h.update(json.dumps([text, sorted(labels)], ensure_ascii=False).encode())
         return h.hexdigest()[:16]
 
     def cache_path(self) -> Path | None:
         """Where the model built from the current data lies (or would lie). Worked out once: it reads
-        and masks every training text (seconds), and the data does not change while the process runs."""
+        every training text, and the data does not change while the process runs."""
         if self.cache_dir is None:
             return None
         if self._path is None:
-            self._path = self.cache_dir / f"{self.name}-{self._data_hash(self._examples())}.joblib"
+            self._path = self.cache_dir / f"{self.name}-{self._data_hash(self._examples())}.pkl"
         return self._path
 
     def ensure_trained(self) -> _Trained:
@@ -221,12 +229,13 @@ class RuleClassifier:
             if self._trained is None:
                 examples = self._examples()
                 data_hash = self._data_hash(examples)
-                path = self.cache_dir / f"{self.name}-{data_hash}.joblib" if self.cache_dir else None
-                trained = load_or_train(path, lambda: self.train(data_hash, examples))
+                path = self.cache_dir / f"{self.name}-{data_hash}.pkl" if self.cache_dir else None
+                learned = (lambda: as_received(examples)) if self.received else (lambda: examples)
+                trained = load_or_build(path, lambda: self.train(data_hash, learned()))
                 if self.embed is not None:
-                    vectors = self.cache_dir / f"{self.name}-exemplars-{data_hash}.joblib" if self.cache_dir else None
-                    self._exemplars = load_or_train(vectors, lambda: ExemplarIndex.build(
-                        self.embed, [t for t, _ in examples], [lab for _, lab in examples], self.rules, data_hash))
+                    vectors = self.cache_dir / f"{self.name}-exemplars-{data_hash}.pkl" if self.cache_dir else None
+                    self._exemplars = load_or_build(vectors, lambda: ExemplarIndex.build(
+                        self.embed, [t for t, _ in learned()], [lab for _, lab in learned()], self.rules, data_hash))
                 self._trained = trained
         return self._trained
 
@@ -244,11 +253,11 @@ class RuleClassifier:
             units.append((0, len(text)))
         if not units:
             return [], {}
-        rules, w_words, w_chars, bias = m.stacked()
+        rules = m.rules
         if not rules:
             return units, {}
         surfaces = [_surface(text[a:b]) for a, b in units]
-        z = tfidf_rows(m.words, surfaces) @ w_words + tfidf_rows(m.chars, surfaces) @ w_chars + bias
+        z = m.words.scores(surfaces, m.w_words) + m.chars.scores(surfaces, m.w_chars) + m.bias
         p = 1.0 / (1.0 + np.exp(-z))  # the binary logistic model's P(rule) is the logistic of its decision value
         index = self._exemplars
         if index is not None and self.embed is not None:

@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from assistant.compliance import RuleClassifier
-from assistant.compliance.classifier import as_received
 from assistant.training import files as training_files
 
 # In the order a message that fits several is handed over for (the most urgent reason first).
@@ -26,18 +25,19 @@ VETO = 0.3
 
 
 def trigger_examples() -> list[tuple[str, set[str]]]:
-    """Masked, as the triggers read a turn."""
+    """As written; the model learns them masked, as the triggers read a turn (received=True)."""
     examples = []
     for path in training_files("handoff_triggers"):
         for line in path.read_text(encoding="utf-8").splitlines():
             if line.strip():
                 row = json.loads(line)
                 examples.append((row["text"], {row["label"]} if row["label"] in LEARNED_REASONS else set()))
-    return as_received(examples)
+    return examples
 
 
 def build_trigger_model(cache_dir: Path | None, threshold: float = THRESHOLD) -> RuleClassifier:
-    return RuleClassifier("handoff", LEARNED_REASONS, trigger_examples, cache_dir=cache_dir, threshold=threshold)
+    return RuleClassifier("handoff", LEARNED_REASONS, trigger_examples, cache_dir=cache_dir, threshold=threshold,
+                          received=True)
 
 
 @dataclass(frozen=True)

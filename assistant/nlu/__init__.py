@@ -1,6 +1,7 @@
 """Understanding the customer's words: normalisation, intents, slots, the securities master list."""
 
-from assistant.nlu.classifier import IntentClassifier, load_or_train, tfidf_rows
+from assistant.nlu.classifier import IntentClassifier
+from assistant.nlu.ngrams import NgramBlock, load_or_build
 from assistant.nlu.normalize import normalize_text
 from assistant.nlu.parser import NluParser
 from assistant.nlu.securities import BOARD_NAMES, Security, SecurityMaster, default_master
@@ -17,7 +18,7 @@ __all__ = [
     "SecurityMaster",
     "chinese_to_number",
     "default_master",
-    "load_or_train",
-    "tfidf_rows",
+    "NgramBlock",
+    "load_or_build",
     "normalize_text",
 ]

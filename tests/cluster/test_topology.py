@@ -28,7 +28,7 @@ def test_one_host_indexes_the_others_wait_then_every_worker_serves_the_same_inde
     status, version, chunks, models, degraded = seen.pop()
     assert status == 200 and version and chunks == 7 and degraded == ()
     # The models are the files `assistant train` built into the shared directory, named by their data hash.
-    assert all(name and re.search(r"-[0-9a-f]{16}\.joblib$", name) for _, name in models), models
+    assert all(name and re.search(r"-[0-9a-f]{16}\.pkl$", name) for _, name in models), models
 
     # All four workers started at once; one indexed the knowledge base, the three others waited for its
     # lock and then found every file unchanged.

@@ -233,15 +233,18 @@ def test_questions_near_those_rules_are_answered(text, guard_models) -> None:
     assert inspect_input(text, model=guard_models.input).handling == "answer"
 
 
-def test_the_learned_checks_learn_customer_messages_as_the_guard_shows_them() -> None:
+def test_the_learned_checks_learn_customer_messages_as_the_guard_shows_them(guard_models) -> None:
     """The input and handoff models read masked text, so they are trained on masked text."""
-    from assistant.compliance.classifier import as_received, input_examples
-    from assistant.handoff.learned import trigger_examples
+    from assistant.compliance.classifier import as_received
+    from assistant.handoff import build_trigger_model
 
     (text, labels), = as_received([("我手机13812345678，密码是abc12345，帮我看看", {"x"})])
     assert "13812345678" not in text and "abc12345" not in text and labels == {"x"}
-    for examples in (input_examples({}), trigger_examples()):
-        assert not any(re.search(r"1[3-9]\d{9}", t) for t, _ in examples)
+    raw_phones = 0
+    for model in (guard_models.input, build_trigger_model(None)):
+        raw_phones += sum(bool(re.search(r"1[3-9]\d{9}", t)) for t, _ in model._examples())
+        assert not any(re.search(r"1[3-9]\d{9}", t) for t, _ in model.training_examples())
+    assert raw_phones  # the data does hold numbers the masking had to take out
 
 
 def test_english_injections_and_questions_about_them() -> None:
