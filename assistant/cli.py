@@ -88,6 +88,11 @@ def _train(force: bool) -> None:
         what = f"训练用时 {seconds:.1f} 秒；{check}" if check else "已是最新（数据未变，未重新训练）"
         console.print(f"  {model.title}（training/{model.name}）：{what}")
         console.print(f"    → {model.path()}", style="dim")
+    from assistant.tools.calendar import build as build_calendar, calendar_path
+
+    days = build_calendar(settings.var_dir)  # read by every start instead of importing exchange_calendars
+    console.print(f"  上交所交易日历：{days.first:%Y-%m-%d} 至 {days.last:%Y-%m-%d}，其间休市的工作日 {len(days.closed_weekdays)} 天")
+    console.print(f"    → {calendar_path(settings.var_dir)}", style="dim")
     console.print(f"模型就绪，共用时 {time.perf_counter() - started:.1f} 秒。")
 
 

@@ -30,6 +30,7 @@ from assistant.domain import Citation
 from assistant.rag.text import tokenize
 
 log = logging.getLogger(__name__)
+_YAML = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's parser: the same result, ten times quicker
 
 FAQ_DIR = "faq-standard"
 EmbedQueries = Callable[[list[str]], np.ndarray]
@@ -73,7 +74,7 @@ def load_entries(directory: Path) -> list[FaqEntry]:
     for path in sorted(directory.glob("*.yaml")):
         if path.name == "manifest.yaml":
             continue
-        rows = yaml.safe_load(path.read_text(encoding="utf-8")) or []
+        rows = yaml.load(path.read_text(encoding="utf-8"), Loader=_YAML) or []
         for row in rows:
             if row["id"] in seen:
                 raise ValueError(f"{path.name}: the FAQ id {row['id']} is used twice")

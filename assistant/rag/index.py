@@ -133,9 +133,8 @@ class ChunkIndex:
             configuration={"hnsw": {"space": "cosine", "ef_search": 64}},
         )
         self._lock = threading.Lock()
-        self._lexical = _Lexical([])
+        self._lexical = _Lexical([])  # empty until refresh_lexical (KnowledgeBase reads it when it opens)
         self.store_reachable = True
-        self.refresh_lexical()
 
     # ---- writing -------------------------------------------------------------------------
     def replace_document(self, doc_path: str, chunks: list[Chunk], vectors: np.ndarray) -> None:

@@ -78,17 +78,22 @@ class Ingestor:
                 digest.update("\x1f".join(str(v) for v in row).encode() + b"\x1e")
         return digest.hexdigest()[:16]
 
-    def run(self, *, rebuild: bool = False, progress: Progress | None = None) -> IngestReport:
+    def run(self, *, rebuild: bool = False, progress: Progress | None = None,
+            snapshot_version: str | None = None) -> IngestReport:
+        """`snapshot_version`: the version the index's in-memory snapshot was read at. When the store
+        is still at it and no file changed, the snapshot is not read again (a restart's case: reading
+        and tokenizing every chunk costs about a second each time)."""
         # One ingestion at a time across every worker and host sharing the database (and so the vector
         # store): the first indexes, the others wait here and then find the files unchanged.
         with self.db.exclusive("kb-ingest"):
-            return self._run(rebuild=rebuild, progress=progress)
+            return self._run(rebuild=rebuild, progress=progress, snapshot_version=snapshot_version)
 
-    def _run(self, *, rebuild: bool, progress: Progress | None) -> IngestReport:
+    def _run(self, *, rebuild: bool, progress: Progress | None, snapshot_version: str | None) -> IngestReport:
         started = time.perf_counter()
         report = IngestReport()
         files = discover(self.kb_dir) if self.kb_dir.is_dir() else {}
-        self.index.refresh_lexical()  # what the store holds now, which another host may just have written
+        if snapshot_version is None or self.version() != snapshot_version:
+            self.index.refresh_lexical()  # what the store holds now, which another host may just have written
         with self.db.session() as session:
             registry = {doc.path: doc for doc in session.scalars(select(KbDocument))}
         present = self.index.doc_chunk_counts()
@@ -151,7 +156,9 @@ class Ingestor:
             report.removed.append(relative)
 
         report.index_version = self.version()  # read before the reload: a later change is seen as one
-        self.index.refresh_lexical()
+        wrote = rebuild or report.added or report.updated or report.removed or report.failed
+        if wrote or report.index_version != snapshot_version:  # (a file re-embedded unchanged keeps the version)
+            self.index.refresh_lexical()
         report.seconds = time.perf_counter() - started
         return report
 

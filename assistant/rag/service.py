@@ -30,7 +30,10 @@ class KnowledgeBase:
         self.ingesting = False
         self.faq: FaqIndex | None = None
         self._faq_source = (kb_dir / FAQ_DIR, faq_embed, faq_cache, faq_embedder_name)
-        self.index_version: str | None = None  # the registry's version the loaded snapshot was read at
+        # The registry's version the snapshot was read at: read first, so a change made while the
+        # snapshot is read shows as a newer version at the next sync.
+        self.index_version: str | None = self.ingestor.version()
+        index.refresh_lexical()
 
     @property
     def ready(self) -> bool:
@@ -42,7 +45,8 @@ class KnowledgeBase:
             self.ingesting = True
             try:
                 self.load_faq()
-                self.last_report = self.ingestor.run(rebuild=rebuild, progress=progress)
+                self.last_report = self.ingestor.run(rebuild=rebuild, progress=progress,
+                                                     snapshot_version=self.index_version)
                 self.index_version = self.last_report.index_version
             finally:
                 self.ingesting = False

@@ -13,13 +13,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
-from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-import exchange_calendars as xcals
-import pandas as pd
-
 from assistant.nlu import Security
+from assistant.tools.calendar import xshg
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 CENT = Decimal("0.01")
@@ -29,20 +26,8 @@ MORNING = (time(9, 15), time(11, 30))
 AFTERNOON = (time(13, 0), time(15, 0))
 
 
-@lru_cache(maxsize=1)
-def _xshg():
-    return xcals.get_calendar("XSHG")
-
-
 def is_trading_day(day: date) -> bool:
-    cal = _xshg()
-    ts = pd.Timestamp(day)
-    if ts > cal.last_session:
-        # The exchange publishes next year's holidays each December; until then, weekdays.
-        return day.weekday() < 5
-    if ts < cal.first_session:
-        return day.weekday() < 5
-    return bool(cal.is_session(ts))
+    return xshg().is_session(day)
 
 
 def next_trading_day(day: date) -> date:
