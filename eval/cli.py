@@ -74,7 +74,7 @@ def eval_dialogues(
 
 @app.command("answers")
 def eval_answers(
-    split: str = typer.Option("dev", help="dev | test (the test split is run once, at the end)"),
+    split: str = typer.Option("dev", help="dev | dev2 (the first test split, run once, then tuned on) | test (the fresh split, run once, at the end)"),
     only: str = typer.Option(None, help="only items whose id contains this, or of this topic"),
     verbose: bool = typer.Option(False, "--verbose", help="print the reply of every item that fails"),
 ) -> None:
