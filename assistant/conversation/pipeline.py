@@ -25,6 +25,7 @@ from assistant.compliance import (
     mask_pii,
     review_output,
 )
+from assistant.compliance.rules import asks_about
 from assistant.conversation import escalation, repair
 from assistant.conversation import templates as T
 from assistant.conversation.flows import CONFIRMABLE, DISCLOSED, flow_for, run_flow
@@ -48,7 +49,8 @@ MIN_CONFIDENCE = 0.5
 READBACK_CONFIDENCE = 0.5  # a spoken order transcribed with less confidence is read back first
 # A question that leans on the one before: "收益怎么算", "那北交所呢", "要啥条件" (short, and naming
 # no board, market or product of its own), or one that opens or ends as a follow-up does.
-_ELLIPTICAL = re.compile(r"^(那|还有|那么|另外|然后|再问)|呢[?？]?$")
+_ELLIPTICAL = re.compile(r"^(那|还有|那么|另外|然后|再问)|呢[?？]?$|"
+                         r"(一样|相同|有区别|不一样|都收|都要|也收|也要|也是|也能|也行|也可以)(吗|么|嘛)?[?？]?$")
 
 
 def _elliptical(text: str) -> bool:
@@ -59,6 +61,7 @@ _SUBJECTS = re.compile(r"港股通|沪股通|深股通|A股|港股|美股|沪市
                        r"货币基金|债券基金|股票型基金|场外基金|基金|融资融券|融资|融券|两融|期权|新股|打新|ST股?|个人养老金|养老金")
 _ABOUT_ANOTHER = re.compile(r"^(?:那|那么|还有)?\s*(" + _SUBJECTS.pattern + r")(?:的|里的|那边)?\s*(?:呢)?[,，\s]*(?:怎么样|怎么算|也?一样吗|也?是这样吗)?[?？]?$")
 _SCAM_TOPICS = {"fraud", "security"}  # FAQ topics about scams and account takeover
+_RISK_TOPICS = {"risk", "risk-topics", "fraud", "margin"}  # what a refused message's specific answer may come from
 _KNOWLEDGE_INTENTS = {"kb_question", "open_permission", "fees", "risk_assessment"}
 _FREE_TEXT = {"answer_from_kb"}  # replies whose words are not all ours: the learned check reads them
 _INVESTMENT_CONTENT = re.compile(r"基金|理财|股票|债券|可转债|期权|融资融券|融券|两融|科创板|创业板|北交所|ETF|收益|投资")
@@ -79,6 +82,14 @@ def _follow_up(previous: str, text: str) -> str:
             return previous.replace(named[0], other, 1)
         return other + previous
     return f"{previous}，{text}"
+
+
+def _on_topic(kb, previous: str, joined_text: str) -> FaqMatch | None:
+    """A follow-up's standard question when the documents' relevance check turned it down but it is on
+    the topic of the question before it ("我已经在别的券商开户了" then "还能在你们这开吗"): the
+    conversation is already inside what the knowledge base covers, which is what that check is for."""
+    joined, before = kb.faq.match(joined_text), kb.faq.match(previous)
+    return joined if joined is not None and before is not None and joined.entry.topic == before.entry.topic else None
 
 
 class ConversationPipeline:
@@ -228,7 +239,11 @@ class ConversationPipeline:
         if decision.notice:
             reply.text = decision.notice + reply.text
         # "创业板" then "那怎么开通": the next short question is read with this one.
-        state.last_question = asked if reply.action == "answer_from_kb" or reply.intent in _KNOWLEDGE_INTENTS else None
+        # What a visitor told us before being asked to sign in ("5万买7天逆回购", "我已经在别的券商开户了")
+        # is the context of the question that follows ("年化1.8%能拿多少", "还能在你们这开吗").
+        context = reply.action == "answer_from_kb" or reply.intent in _KNOWLEDGE_INTENTS or \
+            (ctx.customer_id is None and T.SIGN_IN in reply.text)
+        state.last_question = asked if context else None
         return reply
 
     def _faq_reading(self, ctx: TurnContext, state: DialogueState) -> tuple[FaqMatch | None, str]:
@@ -243,15 +258,16 @@ class ConversationPipeline:
         kb = self.services.kb()
         if kb is None or kb.faq is None:
             return None, ctx.text
-        alone = kb.faq_match(ctx.text)
+        alone = kb.faq_match(ctx.text) or self._risk_entry(ctx, asked_about=True)
         previous = state.last_question
         if previous and _elliptical(ctx.text):
             joined_text = _follow_up(previous, ctx.text)
-            joined = kb.faq_match(joined_text)
+            joined = kb.faq_match(joined_text) or _on_topic(kb, previous, joined_text)
             # "那北交所呢" asks the last question of 北交所: that reading wins whenever it finds an answer.
             about_another = bool(_ABOUT_ANOTHER.match(ctx.text.strip()))
-            if joined is not None and (alone is None or about_another or joined.score >= alone.score - 0.01):
-                return joined, joined_text
+            if joined is not None and (alone is None or about_another or joined.score >= alone.score - 0.01
+                                       or joined.entry.id == alone.entry.id):
+                return joined, joined_text  # (the same answer either way: the joined text keeps the figures said before)
         return alone, ctx.text
 
     def _act(self, ctx: TurnContext, state: DialogueState, decision: Decision, pending, was_asking: bool) -> Reply:
@@ -370,6 +386,17 @@ class ConversationPipeline:
                    faq=faq.entry.id)
         return True
 
+    def _risk_entry(self, ctx: TurnContext, asked_about: bool = False) -> FaqMatch | None:
+        """For a message the guard refused, or one that asks about a prohibited practice (`asked_about`:
+        "有私募说保证年化15% 正规吗", "用USDT炒币合法吗"): the standard question about that risk, when
+        one matches it. The documents' relevance check is not asked here: it keeps off-topic questions
+        from an FAQ answer, and such a message is about exactly these risks."""
+        if asked_about and not asks_about(ctx.text):
+            return None
+        kb = self.services.kb()
+        match = kb.faq.match(ctx.text) if kb is not None and kb.faq is not None else None
+        return match if match is not None and match.entry.topic in _RISK_TOPICS else None
+
     def _guard_reply(self, ctx: TurnContext, state: DialogueState, decision: InputDecision) -> Reply:
         """The input guard answers by itself: nothing of the request is acted on, a pending order is dropped."""
         notice = ""
@@ -393,7 +420,7 @@ class ConversationPipeline:
                               handoff=Handoff(reason="crisis" if "crisis" in decision.rules else "fraud_victim",
                                               priority=decision.priority or "urgent"))
         elif decision.handling == "refuse" and decision.rules[0] in REFUSAL_LEADS and \
-                (faq := self._faq_reading(ctx, state)[0]) is not None:
+                (faq := self._faq_reading(ctx, state)[0] or self._risk_entry(ctx)) is not None:
             # A specific refusal: what we cannot do, then what the customer needs to know about it
             # (not principal-protected; illegal; leverage can lose more than the principal).
             ctx.faq = faq

@@ -74,7 +74,7 @@ _SLOT_KEYS = {
 _YIELD_QUESTION = re.compile(r"(利息|收益|能赚|赚多少|能拿|拿多少|几天)")
 _REPO_VERB = re.compile(r"买|做|借出|来一?笔|办|下单|帮我|我要|我想|想要|投|弄")
 # A reverse repo asked about rather than requested: "逆回购怎么买 最少要多少钱".
-_QUESTION = re.compile(r"怎么|如何|什么|啥|吗|嘛|？|\?|多少|哪些|哪个|规则|为什么|为啥|能不能|可不可以|是不是|区别|几点|几天|"
+_QUESTION = re.compile(r"怎么|如何|什么|啥|吗|嘛|？|\?|多少|哪些|哪个|规则|为什么|为啥|能不能|可不可以|是不是|区别|几点|几天|几块|几毛|"
                        r"时间|哪天|了没|没有$|没$")
 
 
@@ -275,9 +275,14 @@ def _defers_to_knowledge(view: TurnView, label: str, slots: dict) -> bool:
     FAQ has its standard question, or when a visitor asks about what needs an account. Never for an
     order said whole, a named security's quote, or a signed-in customer asking about their own account."""
     asks = bool(_HOW.search(view.text))
+    if label == "human_agent" and asks and view.faq is not None and view.faq.dense >= 0.94 and \
+            view.faq.overlap >= 0.5 and not _PERSON.search(view.text):
+        return True  # "可以找谁调解": a standard question, worded as one, about where to turn, not a request for a person
     if view.follow_up and view.faq is not None and (asks or view.text.rstrip("?？ ").endswith("呢")) and \
             label not in ("human_agent", "complaint", "greeting", "goodbye") and not slots.get("security"):
         return True  # "红利税什么时候扣" then "要是一直不卖呢": still the rule, whatever the words resembled
+    if label == "reverse_repo" and view.faq is not None and asks and not _REQUEST.search(view.text):
+        return True  # "20万做1天nhg 年化1.5%能赚几块": the arithmetic and the rule, not a repo to confirm
     if label in _KNOWLEDGE_FLOWS:
         return False
     if slots.get("security") or slots.get("security_candidates") or slots.get("order_id"):

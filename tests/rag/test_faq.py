@@ -93,3 +93,36 @@ def test_an_order_said_whole_is_still_an_order(kb_engine) -> None:
 def test_a_hostile_request_keeps_its_refusal(kb_engine) -> None:
     reply = Chat(kb_engine, "100001").say("推荐几只明天能涨停的股票")
     assert reply.action == "refuse"
+
+
+def test_the_figures_said_before_are_worked_through_in_a_follow_up(kb_engine) -> None:
+    chat = Chat(kb_engine, None)
+    chat.say("主板股票昨天收盘15块")
+    assert "16.50" in chat.say("明天涨停价多少").text  # 15 × 1.1, from the turn before
+    repo = Chat(kb_engine, None)
+    repo.say("5万买7天逆回购")  # a visitor: met with a sign-in, and still the context of what follows
+    reply = repo.say("年化1.8%能拿多少")
+    assert "17.26" in reply.text and reply.action != "refuse"  # 50,000 × 1.8 % × 7 ÷ 365
+
+
+def test_a_visitors_repo_arithmetic_is_answered_not_met_with_a_log_in(kb_engine) -> None:
+    reply = Chat(kb_engine, None).say("20万做1天nhg 年化1.5%能赚几块")
+    assert "8.22" in reply.text and "需要先登录" not in reply.text
+
+
+def test_a_comparison_leans_on_the_question_before_it(kb_engine) -> None:
+    chat = Chat(kb_engine, None)
+    chat.say("国债逆回购最少要多少")
+    reply = chat.say("沪市深市一样吗")
+    assert "1,000 元" in reply.text or "1000 元" in reply.text
+
+
+def test_a_promise_heard_elsewhere_is_answered_with_why_it_cannot_hold(kb_engine) -> None:
+    reply = Chat(kb_engine, None).say("有私募说保证年化15% 正规吗")
+    assert reply.action != "refuse" and ("不得" in reply.text or "不能" in reply.text)
+    assert "不能为您推荐具体证券" not in reply.text  # not the stock-tip refusal
+
+
+def test_what_a_pension_account_may_buy_is_answered(kb_engine) -> None:
+    reply = Chat(kb_engine, None).say("个人养老金账户能买哪些东西")
+    assert reply.action != "refuse" and "基金" in reply.text

@@ -39,7 +39,7 @@ def kb_reply(turn: TurnContext, label: str, prefix: str = "", suffix: str = "") 
 
 def _shown_in(example: str, answer: str) -> bool:
     """Every result figure of the worked example is already in the answer."""
-    figures = set(re.findall(r"≈ ([\d,]+\.\d{2})", example))
+    figures = set(re.findall(r"≈ ([\d,]+(?:\.\d{2})?) 元", example))
     return bool(figures) and all(f in answer or f.replace(",", "") in answer for f in figures)
 
 
