@@ -84,12 +84,12 @@ def _follow_up(previous: str, text: str) -> str:
     return f"{previous}，{text}"
 
 
-def _on_topic(kb, previous: str, joined_text: str) -> FaqMatch | None:
+def _on_topic(joined_text: str, before: FaqMatch | None, kb) -> FaqMatch | None:
     """A follow-up's standard question when the documents' relevance check turned it down but it is on
-    the topic of the question before it ("我已经在别的券商开户了" then "还能在你们这开吗"): the
+    the topic of the question before it (`before`: "我已经在别的券商开户了" then "还能在你们这开吗"): the
     conversation is already inside what the knowledge base covers, which is what that check is for."""
-    joined, before = kb.faq.match(joined_text), kb.faq.match(previous)
-    return joined if joined is not None and before is not None and joined.entry.topic == before.entry.topic else None
+    joined = kb.faq.match(joined_text) if before is not None else None
+    return joined if joined is not None and joined.entry.topic == before.entry.topic else None
 
 
 class ConversationPipeline:
@@ -262,11 +262,15 @@ class ConversationPipeline:
         previous = state.last_question
         if previous and _elliptical(ctx.text):
             joined_text = _follow_up(previous, ctx.text)
-            joined = kb.faq_match(joined_text) or _on_topic(kb, previous, joined_text)
+            before = kb.faq.match(previous)
+            joined = kb.faq_match(joined_text) or _on_topic(joined_text, before, kb)
             # "那北交所呢" asks the last question of 北交所: that reading wins whenever it finds an answer.
             about_another = bool(_ABOUT_ANOTHER.match(ctx.text.strip()))
-            if joined is not None and (alone is None or about_another or joined.score >= alone.score - 0.01
-                                       or joined.entry.id == alone.entry.id):
+            # A reading that stays on the topic just answered wins unless the message alone is clearly
+            # closer to another ("股票型基金" then "股票仓位最低多少" is about funds, not lot sizes).
+            on_topic = joined is not None and before is not None and joined.entry.topic == before.entry.topic
+            if joined is not None and (alone is None or about_another or joined.entry.id == alone.entry.id
+                                       or joined.score >= alone.score - (0.05 if on_topic else 0.01)):
                 return joined, joined_text  # (the same answer either way: the joined text keeps the figures said before)
         return alone, ctx.text
 
@@ -413,6 +417,7 @@ class ConversationPipeline:
         if faq is not None and faq.entry.topic in _SCAM_TOPICS:
             # The scam the customer describes, answered as the FAQ does, then what to do now; a person is coming.
             ctx.faq = faq
+            state.last_question = ctx.text  # "是不是真的" next asks about this scam
             reply = ctx.reply(label, "escalate", notice + faq.entry.answer + "\n" + FRAUD_ESCALATION_TAIL,
                               citations=faq.entry.cited(), handoff=Handoff(reason="fraud_victim", priority="urgent"))
         elif decision.handling == "escalate":

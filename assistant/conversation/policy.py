@@ -194,7 +194,9 @@ def decide(view: TurnView, state: DialogueState, min_confidence: float) -> Decis
         return Decision("repair", "think_over", notice=notice, settle=settle, clear=frozenset(clear))
 
     carried = False
-    if state.last_intent in CARRY_OVER and _carries_over(text, label, intent.confidence, slots):
+    # A visitor cannot go on with a look-up or an order (they were asked to sign in): a follow-up is new.
+    visitor_account = not view.signed_in and state.last_intent in _ACCOUNT_LABELS
+    if state.last_intent in CARRY_OVER and not visitor_account and _carries_over(text, label, intent.confidence, slots):
         label, carried = state.last_intent, True
         # The follow-up's slots replace the last turn's; stale candidates never survive.
         last = {k: v for k, v in state.last_slots.items() if k != "security_candidates"}
@@ -278,7 +280,7 @@ def _defers_to_knowledge(view: TurnView, label: str, slots: dict) -> bool:
     if label == "human_agent" and asks and view.faq is not None and view.faq.dense >= 0.94 and \
             view.faq.overlap >= 0.5 and not _PERSON.search(view.text):
         return True  # "可以找谁调解": a standard question, worded as one, about where to turn, not a request for a person
-    if view.follow_up and view.faq is not None and (asks or view.text.rstrip("?？ ").endswith("呢")) and \
+    if view.follow_up and view.faq is not None and (asks or "呢" in view.text) and \
             label not in ("human_agent", "complaint", "greeting", "goodbye") and not slots.get("security"):
         return True  # "红利税什么时候扣" then "要是一直不卖呢": still the rule, whatever the words resembled
     if label == "reverse_repo" and view.faq is not None and asks and not _REQUEST.search(view.text):

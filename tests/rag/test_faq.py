@@ -126,3 +126,23 @@ def test_a_promise_heard_elsewhere_is_answered_with_why_it_cannot_hold(kb_engine
 def test_what_a_pension_account_may_buy_is_answered(kb_engine) -> None:
     reply = Chat(kb_engine, None).say("个人养老金账户能买哪些东西")
     assert reply.action != "refuse" and "基金" in reply.text
+
+
+def test_a_visitors_follow_up_after_a_sign_in_is_a_new_question_not_the_look_up_again(kb_engine) -> None:
+    chat = Chat(kb_engine, None)
+    chat.say("融资买入的股票")  # read as their positions: a sign-in
+    reply = chat.say("当天可以卖吗")
+    assert "T+1" in reply.text and "需要先登录" not in reply.text
+
+
+def test_a_follow_up_stays_on_the_topic_just_answered(kb_engine) -> None:
+    chat = Chat(kb_engine, None)
+    chat.say("股票型基金")
+    assert "80%" in chat.say("股票仓位最低多少").text  # the fund rule, not the lot size or a sign-in
+
+
+def test_a_question_about_the_scam_just_described_gets_the_scam_answer(kb_engine) -> None:
+    chat = Chat(kb_engine, None)
+    chat.say("接到电话说我新股中签了要交保证金")
+    reply = chat.say("是不是真的")
+    assert "不可信" in reply.text and "没有需要您确认" not in reply.text
