@@ -61,6 +61,7 @@ _SUBJECTS = re.compile(r"港股通|沪股通|深股通|A股|港股|美股|沪市
                        r"货币基金|债券基金|股票型基金|场外基金|基金|融资融券|融资|融券|两融|期权|新股|打新|ST股?|个人养老金|养老金")
 _ABOUT_ANOTHER = re.compile(r"^(?:那|那么|还有)?\s*(" + _SUBJECTS.pattern + r")(?:的|里的|那边)?\s*(?:呢)?[,，\s]*(?:怎么样|怎么算|也?一样吗|也?是这样吗)?[?？]?$")
 _SCAM_TOPICS = {"fraud", "security"}  # FAQ topics about scams and account takeover
+_SOMEONE_ELSE = re.compile(r"有人|有个|群里|老师|朋友|别人|对方|网上|中介|业务员|他说|她说")  # an offer made by someone else
 _RISK_TOPICS = {"risk", "risk-topics", "fraud", "margin"}  # what a refused message's specific answer may come from
 _KNOWLEDGE_INTENTS = {"kb_question", "open_permission", "fees", "risk_assessment"}
 _FREE_TEXT = {"answer_from_kb"}  # replies whose words are not all ours: the learned check reads them
@@ -429,7 +430,11 @@ class ConversationPipeline:
             # A specific refusal: what we cannot do, then what the customer needs to know about it
             # (not principal-protected; illegal; leverage can lose more than the principal).
             ctx.faq = faq
-            reply = ctx.reply(label, "refuse", notice + REFUSAL_LEADS[decision.rules[0]] + "\n" + faq.entry.answer,
+            # A warning about someone else's offer ("有人卖内部消息 要不要买": 不要买, it is illegal) says
+            # so itself; the line about what we cannot do is for a request made of us.
+            offered = faq.entry.topic in _SCAM_TOPICS or _SOMEONE_ELSE.search(ctx.text)
+            lead = "" if offered else REFUSAL_LEADS[decision.rules[0]] + "\n"
+            reply = ctx.reply(label, "refuse", notice + lead + faq.entry.answer,
                               citations=faq.entry.cited())
         else:  # refuse, or answer a question about a rule with the guard's own explanation
             reply = ctx.reply(label, "refuse" if decision.handling == "refuse" else "small_talk",

@@ -51,6 +51,7 @@ _RULE_QUESTION = re.compile(r"几点|什么时候开|交易时间|开盘|收盘|
                             r"怎么操作|怎么办理|最少|起点|门槛|起购")
 # "能不能帮我挂个预埋单 明天买工行一千股": a request put politely, not a question.
 _POLITE_REQUEST = re.compile(r"(能不能|可不可以|可以|能|麻烦)(帮我|给我|替我)")
+_SCAM_TOPICS = frozenset({"fraud", "security"})  # FAQ topics about scams and account takeover
 _WHAT_CAN_I_BUY = re.compile(r"我能买(什么|啥|哪些)|我可以买(什么|啥|哪些)|能买(什么|啥|哪些)|可以买(什么|啥|哪些)")
 # Securities listed outside our markets, named to buy or sell them.
 _ABROAD = re.compile(r"腾讯|美团|阿里巴巴|京东|小米|快手|网易|百度|拼多多|苹果|特斯拉|英伟达|微软|谷歌|亚马逊|"
@@ -268,6 +269,8 @@ _HOW = re.compile(r"怎么|如何|咋|什么|啥|为什么|为啥|规则|流程|
 _HOW_TO = re.compile(r"怎么|如何|咋|在哪|哪里|什么意思|是什么|什么是|为什么|为啥|规则|流程|步骤|条件|要求|能不能|可不可以|可以吗|能.{0,6}吗|会不会")
 # Words that point at the customer's own account ("账户里还有多少钱", "资金余额多少").
 _ACCOUNT_WORDS = re.compile(r"我|账户|帐户|账上|余额|资金|持仓|仓位|委托|成交|订单|单子")
+# The account itself, not only the first person ("我账户还有多少钱", not "我有1000股 转完有多少股").
+_ACCOUNT_ITSELF = re.compile(r"账户|帐户|账上|余额|资金|持仓|仓位|委托|订单|单子|可用|可取")
 # Asking for something to be done: "帮我看看持仓", "就它吧 借五万", "转五千块给我朋友".
 _REQUEST = re.compile(r"^(帮我|给我|替我|我要|我想要|麻烦|请|就它|就这个|就那个|来)|帮我|给我(看|查|转|买|卖|撤|挂)|就它吧|就这个吧")
 
@@ -285,6 +288,9 @@ def _defers_to_knowledge(view: TurnView, label: str, slots: dict) -> bool:
         return True  # "红利税什么时候扣" then "要是一直不卖呢": still the rule, whatever the words resembled
     if label == "reverse_repo" and view.faq is not None and asks and not _REQUEST.search(view.text):
         return True  # "20万做1天nhg 年化1.5%能赚几块": the arithmetic and the rule, not a repo to confirm
+    if view.faq is not None and view.faq.entry.topic in _SCAM_TOPICS and not slots.get("security") and \
+            label not in ("human_agent", "complaint") and not _REQUEST.search(view.text):
+        return True  # "收到短信说我账户异常 让点链接处理": the scam it describes, whatever action it resembled
     if label in _KNOWLEDGE_FLOWS:
         return False
     if slots.get("security") or slots.get("security_candidates") or slots.get("order_id"):
@@ -295,6 +301,8 @@ def _defers_to_knowledge(view: TurnView, label: str, slots: dict) -> bool:
         return False  # asked to be done, not asked about
     own = bool(_OWN_ACCOUNT.search(view.text))
     if label in _ACCOUNT_LABELS:
+        if not view.signed_in and view.faq is not None and asks and not _ACCOUNT_ITSELF.search(view.text):
+            return True  # a visitor has no account here to look at: "10转5 我有1000股 转完有多少股" is the rule
         # Their own balance, positions or orders are a look-up for a customer, a sign-in for a visitor;
         # only how it works ("持仓在哪看", "逆回购是点买入还是卖出") is the knowledge's.
         how_to = bool(_HOW_TO.search(view.text)) or (label in ("place_order", "cancel_order") and asks) or \

@@ -207,6 +207,10 @@ SHORTHAND = {
     "shuifei": "税费", "shijian": "时间", "jidian": "几点", "kaipan": "开盘", "shoupan": "收盘", "daxin": "打新",
     "zhongqian": "中签", "shengou": "申购", "shuhui": "赎回", "jijin": "基金", "gupiao": "股票", "mai": "买",
     "kai": "开", "fengxian": "风险", "mima": "密码", "zhuanzhang": "转账", "lixi": "利息", "shouyi": "收益",
+    "yinhuashui": "印花税", "guohufei": "过户费", "nihuigou": "逆回购", "kechuangban": "科创板",
+    "chuangyeban": "创业板", "beijiaosuo": "北交所", "ganggutong": "港股通", "kezhuanzhai": "可转债",
+    "rongzirongquan": "融资融券", "hongli": "红利", "fenhong": "分红", "zhuantuoguan": "转托管",
+    "yanglaojin": "养老金",
     "科创版": "科创板", "创业版": "创业板", "北交易所": "北交所", "逆回够": "逆回购",
 }
 _SHORTHAND = re.compile("|".join(sorted((re.escape(k) for k in SHORTHAND), key=len, reverse=True)), re.IGNORECASE)

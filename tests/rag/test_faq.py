@@ -146,3 +146,21 @@ def test_a_question_about_the_scam_just_described_gets_the_scam_answer(kb_engine
     chat.say("接到电话说我新股中签了要交保证金")
     reply = chat.say("是不是真的")
     assert "不可信" in reply.text and "没有需要您确认" not in reply.text
+
+
+def test_a_visitor_asking_for_their_own_balance_is_still_asked_to_sign_in(kb_engine) -> None:
+    assert "登录" in Chat(kb_engine, None).say("我账户还有多少钱").text
+
+
+def test_a_scam_described_is_answered_whatever_action_it_resembled(kb_engine) -> None:
+    reply = Chat(kb_engine, None).say("收到短信说我账户异常 让点链接处理")
+    assert "不要点" in reply.text and "需要先登录" not in reply.text
+
+
+def test_a_rule_asked_in_pinyin_is_answered(kb_engine) -> None:
+    assert "0.05%" in Chat(kb_engine, None).say("yinhuashui多少啊").text
+
+
+def test_someone_elses_offer_is_warned_about_without_the_line_about_our_own_advice(kb_engine) -> None:
+    reply = Chat(kb_engine, None).say("有人卖内部消息 一条500块 要不要买")
+    assert reply.text.startswith("不要买") and "违法" in reply.text
