@@ -61,6 +61,7 @@ _SUBJECTS = re.compile(r"港股通|沪股通|深股通|A股|港股|美股|沪市
                        r"货币基金|债券基金|股票型基金|场外基金|基金|融资融券|融资|融券|两融|期权|新股|打新|ST股?|个人养老金|养老金")
 _ABOUT_ANOTHER = re.compile(r"^(?:那|那么|还有)?\s*(" + _SUBJECTS.pattern + r")(?:的|里的|那边)?\s*(?:呢)?[,，\s]*(?:怎么样|怎么算|也?一样吗|也?是这样吗)?[?？]?$")
 _SCAM_TOPICS = {"fraud", "security"}  # FAQ topics about scams and account takeover
+_PARTS = re.compile(r"[，,。；;？?！!\s]+|还有|另外|以及")  # where a message of several questions divides
 _SOMEONE_ELSE = re.compile(r"有人|有个|群里|老师|朋友|别人|对方|网上|中介|业务员|他说|她说")  # an offer made by someone else
 _RISK_TOPICS = {"risk", "risk-topics", "fraud", "margin"}  # what a refused message's specific answer may come from
 _KNOWLEDGE_INTENTS = {"kb_question", "open_permission", "fees", "risk_assessment"}
@@ -253,7 +254,25 @@ class ConversationPipeline:
         Read once a turn: the guard's path and the policy's ask the same question of the same text."""
         if ctx.faq_read is None:
             ctx.faq_read = self._read_faq(ctx, state)
+            if ctx.faq_read[0] is not None and ctx.faq_read[1] == ctx.text:
+                ctx.faq_also = self._also_asked(ctx, ctx.faq_read[0])
         return ctx.faq_read
+
+    def _also_asked(self, ctx: TurnContext, main: FaqMatch) -> list[FaqMatch]:
+        """The other standard question a message of two parts asks ("沪市一签是1000股还是500股 深市呢",
+        "几点开盘 打新要多少市值"): each part read alone (a part that leans on the one before, with it),
+        kept when it finds a different entry the documents also cover. At most one more."""
+        parts = [p for p in _PARTS.split(ctx.text) if len(re.sub(r"\W", "", p)) >= 2][:3]  # (each read costs a search)
+        if len(parts) < 2 or len(ctx.text) > 80:
+            return []
+        kb = self.services.kb()
+        for before, part in zip(parts, parts[1:]):
+            text = _follow_up(before, part) if _elliptical(part) else part
+            found = kb.faq_match(text) if len(re.sub(r"\W", "", text)) >= 4 else None
+            if found is not None and found.entry.id != main.entry.id:
+                return [found]
+        first = kb.faq_match(parts[0]) if len(re.sub(r"\W", "", parts[0])) >= 4 else None
+        return [first] if first is not None and first.entry.id != main.entry.id else []
 
     def _read_faq(self, ctx: TurnContext, state: DialogueState) -> tuple[FaqMatch | None, str]:
         kb = self.services.kb()

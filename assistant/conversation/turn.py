@@ -51,6 +51,7 @@ class TurnContext:
     faq: FaqMatch | None = None  # the standard question this one matched (read with the conversation's context)
     question: str = ""  # the question as read: a short follow-up joined to the question before it
     faq_read: tuple[FaqMatch | None, str] | None = None  # the FAQ reading, made once a turn
+    faq_also: list[FaqMatch] = field(default_factory=list)  # other standard questions the same message asks
 
     @property
     def customer_id(self) -> str | None:

@@ -164,3 +164,8 @@ def test_a_rule_asked_in_pinyin_is_answered(kb_engine) -> None:
 def test_someone_elses_offer_is_warned_about_without_the_line_about_our_own_advice(kb_engine) -> None:
     reply = Chat(kb_engine, None).say("有人卖内部消息 一条500块 要不要买")
     assert reply.text.startswith("不要买") and "违法" in reply.text
+
+
+def test_a_message_asking_two_things_gets_both_answers(kb_engine) -> None:
+    reply = Chat(kb_engine, None).say("今天几点开盘 打新要多少市值")
+    assert "9:30" in reply.text and "1 万元" in reply.text

@@ -34,7 +34,19 @@ def kb_reply(turn: TurnContext, label: str, prefix: str = "", suffix: str = "") 
         prefix = prefix[: -len(example) - 1]  # the answer's own example is the customer's: say it once
     if not answer.found:
         return turn.reply(label, "answer_from_kb", prefix + answer.text)
-    return turn.reply(label, "answer_from_kb", prefix + answer.text + suffix, citations=answer.citations)
+    text, citations = answer.text, list(answer.citations)
+    if answer.mode == "faq":
+        for also in turn.faq_also:  # the other thing the same message asked, answered after the first
+            text = _joined(text, also.entry.answer)
+            citations += [c for c in also.entry.cited() if c.title not in {k.title for k in citations}]
+    return turn.reply(label, "answer_from_kb", prefix + text + suffix, citations=citations)
+
+
+def _joined(first: str, second: str) -> str:
+    """Two answers as one reply, without saying a sentence twice."""
+    said = {s.strip() for s in re.findall(r"[^。！？\n]+[。！？]?", first)}
+    rest = "".join(s for s in re.findall(r"[^。！？\n]+[。！？]?\n?", second) if s.strip() not in said)
+    return first.rstrip() + "\n" + rest.strip() if rest.strip() else first
 
 
 def _shown_in(example: str, answer: str) -> bool:
