@@ -144,7 +144,7 @@ def eval_heldout(
 
 @app.command("compliance")
 def eval_compliance(
-    split: str = typer.Option("dev", help="dev, dev2, dev3 or dev4 (input only) to tune on, or test (the fresh split, run once, at the end)"),
+    split: str = typer.Option("dev", help="dev, dev2, dev3, dev4 or dev5 (input only) to tune on, or test (run once, at the end)"),
     misses: bool = typer.Option(True, help="list every text judged differently from its label"),
     judge: bool = typer.Option(True, help="with an LLM configured, let it judge too (--no-judge: the local checks alone)"),
     judge_readings: str = typer.Option(None, help="recorded judge readings (JSON Lines, eval/judge_replay.py) to judge with"),
@@ -155,7 +155,8 @@ def eval_compliance(
     with _judged_settings(judge, judge_readings) as settings:
         result = run(_parser(), settings, console, split=split, show_misses=misses)
     out, inp = result["output"], result["input"]
-    if out["accuracy"] < 0.98 or out["violation_recall"] < 0.98 or inp["handled"] < 1.0 or inp["leaks"]:
+    if (out and (out["accuracy"] < 0.98 or out["violation_recall"] < 0.98)) or \
+            (inp and (inp["handled"] < 1.0 or inp["leaks"])):
         raise typer.Exit(code=1)
 
 

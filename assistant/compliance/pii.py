@@ -46,8 +46,21 @@ _SECRET = re.compile(
 _SECRET_BEFORE = re.compile(
     r"(?<![0-9])(?P<secret>\d(?:[ \-]?\d){3,7})(?![0-9])[^0-9\n。；！？;!?]{0,8}?"
     r"(?:(?<![代号编条])码|口令)")
+# A code right after a looser word ("刚收到的码是628401", "短信里的数字是7 3 5 0 1 6", "code 902117"):
+# digits only, and only a few characters between, so "短信里写着…您的验证码为…" is left to its own word.
+_CODE_NEAR = re.compile(
+    r"(?:(?<![代号编条价维起密])码|短信(?:里|上|中)?的?(?:数字)?|(?<![A-Za-z])(?<!stock )code(?![A-Za-z]))"
+    r"(?P<gap>[^0-9A-Za-z\n。；！？;!?]{0,4}?|\s*(?:is|was)\s*)(?P<secret>\d(?:[ \-]?\d){3,7})(?![0-9A-Za-z])", re.IGNORECASE)
+# A code being entered, said without its word: "收到的339172输进去显示已失效".
+_CODE_ENTERED = re.compile(
+    r"(?:收到(?:的|了)?|发来的|发的|输入了?|输了|填了)\s*(?P<secret>\d(?:[ \-]?\d){3,7})(?![0-9])"
+    r"(?=[^。\n]{0,10}(?:输|填|失效|过期|验证|没反应|不对|错|无效|不行))")
+# Passwords tried at a log-in: "登录不上，我试了zhangli1975和Zhangli1975两个都不行".
+_TRIED_PASSWORD = re.compile(
+    r"(?:登录|登陆|登不上|登不进|密码)[^。\n]{0,12}?(?:试了|输了|用了|输入了?)\s*"
+    r"(?P<secret>(?=[A-Za-z!@#$%^&*_.+=~-]*\d)[A-Za-z0-9!@#$%^&*_.+=~@-]{6,32})(?![A-Za-z0-9])")
 # More candidates after the first: "可能是19880612或者880612，你帮我看看哪个对".
-_ANOTHER_SECRET = re.compile(r"\s*(?:或者|或是|或|还是|要么|、|/|，|,)\s*(?P<secret>[A-Za-z0-9!@#$%^&*_.+=~@-]{4,32})(?![A-Za-z0-9])")
+_ANOTHER_SECRET = re.compile(r"\s*(?:或者|或是|或|还是|要么|和|跟|、|/|，|,)\s*(?P<secret>[A-Za-z0-9!@#$%^&*_.+=~@-]{4,32})(?![A-Za-z0-9])")
 # Numbers that are ours, not the customer's: order and contract numbers look like card numbers.
 _NOT_PERSONAL = re.compile(r"(委托|订单|合同|流水|申请|业务|工单|客户|资金账|证券账|股东)(编?号|代码)?[：:\s]*$")
 # "尾号5678" is the masked tail of a number the customer already knows, never the secret itself.
@@ -141,6 +154,14 @@ def _find(norm: str) -> list[PiiFinding]:
     for m in _SECRET.finditer(norm):
         if _OTHER_NUMBER.search(m.group("gap")):
             continue  # "密码错误，委托编号 2025…": the number that follows is not the secret
+        found.append(PiiFinding("credential", m.start("secret"), m.end("secret")))
+        end = m.end("secret")
+        while (more := _ANOTHER_SECRET.match(norm, end)) and any(c.isdigit() for c in more.group("secret")):
+            found.append(PiiFinding("credential", more.start("secret"), more.end("secret")))
+            end = more.end("secret")
+    for m in (*_CODE_NEAR.finditer(norm), *_CODE_ENTERED.finditer(norm), *_TRIED_PASSWORD.finditer(norm)):
+        if "gap" in m.groupdict() and _OTHER_NUMBER.search(m.group("gap")):
+            continue  # "短信通知尾号5678": the tail of a card, not a code
         found.append(PiiFinding("credential", m.start("secret"), m.end("secret")))
         end = m.end("secret")
         while (more := _ANOTHER_SECRET.match(norm, end)) and any(c.isdigit() for c in more.group("secret")):

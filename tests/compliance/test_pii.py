@@ -137,3 +137,21 @@ def test_a_code_said_before_its_word_or_in_groups_is_masked() -> None:
 def test_a_stock_code_or_a_hotline_beside_the_word_code_is_not_a_secret() -> None:
     for text in ["600519的代码是多少", "拨打95588客服号码", "委托编号 123456 的码"]:
         assert mask_pii(text).text == text
+
+
+@pytest.mark.parametrize("text, secrets", [
+    ("登录不上，我试了zhangli1975和Zhangli1975两个都不行", ["zhangli1975", "Zhangli1975"]),
+    ("刚收到的码是６２８４０１，页面一直转圈", ["628401", "６２８４０１"]),  # full-width digits
+    ("code 902117 already expired? it came 2 mins ago", ["902117"]),
+    ("短信里的数字是7 3 5 0 1 6，填进去没反应", ["7 3 5 0 1 6"]),
+    ("手机号16760143279，收到的339172输进去显示已失效，再发一次", ["339172", "16760143279"]),
+])
+def test_a_code_or_password_given_without_its_usual_word_is_masked(text, secrets) -> None:
+    masked = mask_pii(text).text
+    assert not any(s in masked for s in secrets), masked
+
+
+@pytest.mark.parametrize("text", ["买入600519 100股", "stock code 600519 price", "起码50000元才能开",
+                                  "收到了100股的成交回报", "短信通知尾号5678的卡到账了"])
+def test_numbers_that_are_not_secrets_stay(text) -> None:
+    assert mask_pii(text).text == text
