@@ -259,9 +259,10 @@ class ConversationPipeline:
         return ctx.faq_read
 
     def _also_asked(self, ctx: TurnContext, main: FaqMatch) -> list[FaqMatch]:
-        """The other standard question a message of two parts asks ("沪市一签是1000股还是500股 深市呢",
-        "几点开盘 打新要多少市值"): each part read alone (a part that leans on the one before, with it),
-        kept when it finds a different entry the documents also cover. At most one more."""
+        """The other standard question a message of two parts asks ("今天几点开盘 打新要多少市值"): each
+        part read alone (a part that leans on the one before, with it), kept when it finds a different
+        entry the documents also cover. At most one more: the matcher's second choice is often a
+        neighbour of the first, and a wrong second answer costs more than a missing one."""
         parts = [p for p in _PARTS.split(ctx.text) if len(re.sub(r"\W", "", p)) >= 2][:3]  # (each read costs a search)
         if len(parts) < 2 or len(ctx.text) > 80:
             return []
