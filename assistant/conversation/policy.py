@@ -73,6 +73,7 @@ _SLOT_KEYS = {
     "amount": ("amount", "tenor_days", "repo_code", "exchange"),
 }
 _YIELD_QUESTION = re.compile(r"(利息|收益|能赚|赚多少|能拿|拿多少|几天)")
+_STATED_RATE = re.compile(r"(年化|利率)\s*\d")
 _REPO_VERB = re.compile(r"买|做|借出|来一?笔|办|下单|帮我|我要|我想|想要|投|弄")
 # A reverse repo asked about rather than requested: "逆回购怎么买 最少要多少钱".
 _QUESTION = re.compile(r"怎么|如何|什么|啥|吗|嘛|？|\?|多少|哪些|哪个|规则|为什么|为啥|能不能|可不可以|是不是|区别|几点|几天|几块|几毛|"
@@ -233,6 +234,9 @@ def _ruled_label(view: TurnView, label: str, slots: dict) -> tuple[str, bool]:
             (not view.signed_in or not slots.get("amount") or _YIELD_QUESTION.search(text)):
         # 逆回购怎么买 最少要多少钱 / 10万买1天 年化2% 能拿多少利息: a question about repos, whatever it resembled
         return "kb_question", True
+    if slots.get("tenor_days") and slots.get("amount") and _STATED_RATE.search(text) and _QUESTION.search(text) and \
+            not slots.get("security"):
+        return "kb_question", True  # "我周四做10万1天期 年化1.8% 能拿多少": repo arithmetic, the word 逆回购 unsaid
     if _PERSON.search(text) and not not_a_request_for_person(text) and not informational(text):
         return "human_agent", True
     if _defers_to_knowledge(view, label, slots):

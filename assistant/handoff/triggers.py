@@ -166,6 +166,8 @@ def unanswered(reply: Reply) -> bool:
     """The assistant did not answer: it asked the customer to rephrase, or the knowledge base had nothing."""
     if reply.action == "clarify" or (reply.intent == "out_of_scope" and reply.action == "small_talk"):
         return True
+    if (reply.data or {}).get("worked_example"):
+        return False  # the customer's own figures worked through is an answer, though no passage is cited
     return reply.action == "answer_from_kb" and not reply.citations and reply.intent in ("kb_question", "fees", "out_of_scope",
                                                                                          "open_permission", "risk_assessment")
 

@@ -77,8 +77,8 @@ def _amount(text: str) -> Decimal | None:
 def repo_interest(text: str, today: date) -> str | None:
     """Interest on a reverse repo: amount, annual rate and tenor named; the weekday, when named,
     decides the days actually lent (a Thursday 1-day earns 3)."""
-    if not re.search(r"逆回购|nhg|GC\d|R-\d", text, re.I):
-        return None
+    if not re.search(r"逆回购|nhg|GC\d|R-\d|\d\s*天期", text, re.I):
+        return None  # ("10万1天期 年化1.8%": only a repo has a tenor in 天期 and a stated annual rate here)
     if not re.search(r"利息|收益|赚|拿多少|能有多少|多少钱", text):
         return None
     amount, rate, tenor = _amount(text), _RATE.search(text), _TENOR.search(text)

@@ -169,3 +169,11 @@ def test_someone_elses_offer_is_warned_about_without_the_line_about_our_own_advi
 def test_a_message_asking_two_things_gets_both_answers(kb_engine) -> None:
     reply = Chat(kb_engine, None).say("今天几点开盘 打新要多少市值")
     assert "9:30" in reply.text and "1 万元" in reply.text
+
+
+def test_repo_arithmetic_without_the_word_repo_is_worked_through_and_stands_as_the_answer(kb_engine) -> None:
+    chat = Chat(kb_engine, None)
+    reply = chat.say("我周四做10万1天期 年化1.8% 能拿多少")
+    assert "实际占款 3 天" in reply.text and "14.79" in reply.text  # 100,000 × 1.8 % × 3 ÷ 365
+    tax = chat.say("拿了20天卖 分红2000块 扣多少税")
+    assert "400 元" in tax.text and "没有找到" not in tax.text and tax.handoff is None

@@ -33,6 +33,8 @@ def kb_reply(turn: TurnContext, label: str, prefix: str = "", suffix: str = "") 
     if example and _shown_in(example, answer.text):
         prefix = prefix[: -len(example) - 1]  # the answer's own example is the customer's: say it once
     if not answer.found:
+        if example:  # the customer's own figures worked through, with the rates they rest on: that is the answer
+            return turn.reply(label, "answer_from_kb", prefix.rstrip("\n"), data={"worked_example": True})
         return turn.reply(label, "answer_from_kb", prefix + answer.text)
     text, citations = answer.text, list(answer.citations)
     if answer.mode == "faq":
