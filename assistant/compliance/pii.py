@@ -151,17 +151,10 @@ def find_pii(text: str) -> list[PiiFinding]:
 def _find(norm: str) -> list[PiiFinding]:
     """Spans of personal data in an already normalised text."""
     found: list[PiiFinding] = []
-    for m in _SECRET.finditer(norm):
-        if _OTHER_NUMBER.search(m.group("gap")):
-            continue  # "密码错误，委托编号 2025…": the number that follows is not the secret
-        found.append(PiiFinding("credential", m.start("secret"), m.end("secret")))
-        end = m.end("secret")
-        while (more := _ANOTHER_SECRET.match(norm, end)) and any(c.isdigit() for c in more.group("secret")):
-            found.append(PiiFinding("credential", more.start("secret"), more.end("secret")))
-            end = more.end("secret")
-    for m in (*_CODE_NEAR.finditer(norm), *_CODE_ENTERED.finditer(norm), *_TRIED_PASSWORD.finditer(norm)):
+    secrets = (_SECRET, _CODE_NEAR, _CODE_ENTERED, _TRIED_PASSWORD)
+    for m in (m for pattern in secrets for m in pattern.finditer(norm)):
         if "gap" in m.groupdict() and _OTHER_NUMBER.search(m.group("gap")):
-            continue  # "短信通知尾号5678": the tail of a card, not a code
+            continue  # "密码错误，委托编号 2025…", "短信通知尾号5678": the number that follows is not the secret
         found.append(PiiFinding("credential", m.start("secret"), m.end("secret")))
         end = m.end("secret")
         while (more := _ANOTHER_SECRET.match(norm, end)) and any(c.isdigit() for c in more.group("secret")):

@@ -30,7 +30,7 @@ from assistant.conversation import escalation, repair
 from assistant.conversation import templates as T
 from assistant.conversation.flows import CONFIRMABLE, DISCLOSED, flow_for, run_flow
 from assistant.conversation.flows.answers import kb_reply
-from assistant.conversation.policy import Decision, TurnView, decide
+from assistant.conversation.policy import SCAM_TOPICS, Decision, TurnView, decide
 from assistant.conversation.store import (
     ConversationNotFound,
     ConversationStore,
@@ -60,7 +60,6 @@ def _elliptical(text: str) -> bool:
 _SUBJECTS = re.compile(r"港股通|沪股通|深股通|A股|港股|美股|沪市|深市|主板|科创板|创业板|北交所|新三板|可转债|ETF|LOF|国债逆回购|逆回购|"
                        r"货币基金|债券基金|股票型基金|场外基金|基金|融资融券|融资|融券|两融|期权|新股|打新|ST股?|个人养老金|养老金")
 _ABOUT_ANOTHER = re.compile(r"^(?:那|那么|还有)?\s*(" + _SUBJECTS.pattern + r")(?:的|里的|那边)?\s*(?:呢)?[,，\s]*(?:怎么样|怎么算|也?一样吗|也?是这样吗)?[?？]?$")
-_SCAM_TOPICS = {"fraud", "security"}  # FAQ topics about scams and account takeover
 _PARTS = re.compile(r"[，,。；;？?！!\s]+|还有|另外|以及")  # where a message of several questions divides
 _SOMEONE_ELSE = re.compile(r"有人|有个|群里|老师|朋友|别人|对方|网上|中介|业务员|他说|她说")  # an offer made by someone else
 _RISK_TOPICS = {"risk", "risk-topics", "fraud", "margin"}  # what a refused message's specific answer may come from
@@ -405,7 +404,7 @@ class ConversationPipeline:
         if inspect_input(ctx.text, customer_id=ctx.customer_id).handling == decision.handling:
             return False  # the patterns alone decide the same
         faq, _ = self._faq_reading(ctx, state)
-        if faq is None or (decision.handling == "escalate" and faq.entry.topic in _SCAM_TOPICS):
+        if faq is None or (decision.handling == "escalate" and faq.entry.topic in SCAM_TOPICS):
             return False  # a possible scam victim keeps the person the learned check called
         ctx.record("guard", actor="system", stage="input", handling="answer", overruled=decision.rules,
                    faq=faq.entry.id)
@@ -435,7 +434,7 @@ class ConversationPipeline:
         label = ctx.parse.intent.label  # the intent stays the classifier's reading; the guard's rules are the flags
         faq = self._faq_reading(ctx, state)[0] if decision.handling == "escalate" and "crisis" not in decision.rules \
             else None
-        if faq is not None and faq.entry.topic in _SCAM_TOPICS:
+        if faq is not None and faq.entry.topic in SCAM_TOPICS:
             # The scam the customer describes, answered as the FAQ does, then what to do now; a person is coming.
             ctx.faq = faq
             state.last_question = ctx.text  # "是不是真的" next asks about this scam
@@ -452,7 +451,7 @@ class ConversationPipeline:
             ctx.faq = faq
             # A warning about someone else's offer ("有人卖内部消息 要不要买": 不要买, it is illegal) says
             # so itself; the line about what we cannot do is for a request made of us.
-            offered = faq.entry.topic in _SCAM_TOPICS or _SOMEONE_ELSE.search(ctx.text)
+            offered = faq.entry.topic in SCAM_TOPICS or _SOMEONE_ELSE.search(ctx.text)
             lead = "" if offered else REFUSAL_LEADS[decision.rules[0]] + "\n"
             reply = ctx.reply(label, "refuse", notice + lead + faq.entry.answer,
                               citations=faq.entry.cited())

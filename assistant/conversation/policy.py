@@ -51,7 +51,7 @@ _RULE_QUESTION = re.compile(r"几点|什么时候开|交易时间|开盘|收盘|
                             r"怎么操作|怎么办理|最少|起点|门槛|起购")
 # "能不能帮我挂个预埋单 明天买工行一千股": a request put politely, not a question.
 _POLITE_REQUEST = re.compile(r"(能不能|可不可以|可以|能|麻烦)(帮我|给我|替我)")
-_SCAM_TOPICS = frozenset({"fraud", "security"})  # FAQ topics about scams and account takeover
+SCAM_TOPICS = frozenset({"fraud", "security"})  # FAQ topics about scams and account takeover
 _WHAT_CAN_I_BUY = re.compile(r"我能买(什么|啥|哪些)|我可以买(什么|啥|哪些)|能买(什么|啥|哪些)|可以买(什么|啥|哪些)")
 # Securities listed outside our markets, named to buy or sell them.
 _ABROAD = re.compile(r"腾讯|美团|阿里巴巴|京东|小米|快手|网易|百度|拼多多|苹果|特斯拉|英伟达|微软|谷歌|亚马逊|"
@@ -292,7 +292,7 @@ def _defers_to_knowledge(view: TurnView, label: str, slots: dict) -> bool:
         return True  # "红利税什么时候扣" then "要是一直不卖呢": still the rule, whatever the words resembled
     if label == "reverse_repo" and view.faq is not None and asks and not _REQUEST.search(view.text):
         return True  # "20万做1天nhg 年化1.5%能赚几块": the arithmetic and the rule, not a repo to confirm
-    if view.faq is not None and view.faq.entry.topic in _SCAM_TOPICS and not slots.get("security") and \
+    if view.faq is not None and view.faq.entry.topic in SCAM_TOPICS and not slots.get("security") and \
             label not in ("human_agent", "complaint") and not _REQUEST.search(view.text):
         return True  # "收到短信说我账户异常 让点链接处理": the scam it describes, whatever action it resembled
     if label in _KNOWLEDGE_FLOWS:
